@@ -1,0 +1,1 @@
+"""Projection service: read models built from HUIMIN_EVENTS, answering queries."""

@@ -1,0 +1,3 @@
+from services.projection.main import main
+
+main()

@@ -1,0 +1,42 @@
+"""Query handlers and the rebuild command of the projection service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.projection.runner import ProjectionRunner
+from services.projection.views import projects
+from shared.contracts.base import Command
+from shared.contracts.projects import ListProjects
+from shared.errors import Conflict
+from shared.rpc import RequestContext
+from shared.service import ServiceRuntime
+from shared.subjects import command_subject, query_subject
+
+
+class RebuildReadModels(Command):
+    """Replay the event stream into fresh read-model tables and swap them in."""
+
+    name = "rebuild"
+
+
+def register(rt: ServiceRuntime, runner: "RunnerRef") -> None:
+    """Attach every query handler and the rebuild command to the runtime."""
+
+    @rt.rpc.handle(query_subject("projects", ListProjects.name), ListProjects)
+    async def list_projects(q: ListProjects, ctx: RequestContext) -> dict[str, Any]:
+        assert rt.pool is not None
+        async with rt.pool.acquire() as conn:
+            return await projects.list_projects(conn, q)
+
+    @rt.rpc.handle(command_subject("projection", RebuildReadModels.name), RebuildReadModels)
+    async def rebuild(cmd: RebuildReadModels, ctx: RequestContext) -> dict[str, Any]:
+        if runner.current is None or not runner.current.active:
+            raise Conflict("本实例不是当前投影实例 / this instance is not the active projection runner")
+        return await runner.current.rebuild()
+
+
+class RunnerRef:
+    """The runner of this process, created once connections exist."""
+
+    current: ProjectionRunner | None = None

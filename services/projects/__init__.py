@@ -1,0 +1,1 @@
+"""Projects service: the yearly calendar, voted projects, plans and department progress."""

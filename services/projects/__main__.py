@@ -1,0 +1,3 @@
+from services.projects.main import main
+
+main()

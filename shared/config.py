@@ -1,0 +1,50 @@
+"""Settings of every Huimin process, read from the environment (prefix HUIMIN_, plus NATS_URL/DATABASE_URL)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings class for all services; each field documents its environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="HUIMIN_", extra="ignore")
+
+    # Unset means "start an embedded server" (shared.runtime.embedded).
+    nats_url: str | None = Field(default=None, validation_alias=AliasChoices("NATS_URL", "HUIMIN_NATS_URL"))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "HUIMIN_DATABASE_URL")
+    )
+    data_dir: Path = Path(".huimin")
+    log_level: str = "info"
+    log_format: str = "auto"  # auto | json | console
+    display_timezone: str = "Asia/Shanghai"
+
+    rpc_timeout_s: float = 5.0
+    rpc_max_workers: int = 16
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    # Commands must not hang when PostgreSQL is away: acquiring a connection gives up after this.
+    db_acquire_timeout_s: float = 2.0
+    # A long-open transaction holds back every xid8 cursor reader (REFERENCE.md): cap it.
+    db_idle_in_transaction_timeout_ms: int = 10_000
+
+    events_duplicate_window_s: float = 600.0
+    relay_poll_interval_s: float = 1.0
+    relay_batch_size: int = 500
+    relay_puback_timeout_s: float = 5.0
+
+    projection_batch_size: int = 200
+    projection_fetch_timeout_s: float = 1.0
+    projection_nak_delay_s: float = 2.0
+    projection_gap_delay_s: float = 5.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,114 @@
+"""Outbox relay: publishes committed events from a service's event table to JetStream.
+
+The event row is its own outbox entry, so an event and its outbox entry always commit in one
+transaction. The relay reads with the store's gap-free cursor, publishes with
+Nats-Msg-Id = event_id, and moves its checkpoint only after every PubAck of the batch.
+One relay is active per event table: it holds an advisory lock on a dedicated connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from shared.config import Settings
+from shared.contracts.base import EventEnvelope
+from shared.db import TRANSIENT_DB_ERRORS, connect
+from shared.eventstore.store import Checkpoint, EventStore
+from shared.logging import get_logger
+from shared.subjects import EVENTS_STREAM, event_subject
+
+log = get_logger(__name__)
+
+RELAY_CURSOR = "outbox_relay"
+
+
+def encode_envelope(envelope: EventEnvelope) -> bytes:
+    """The wire form of an event: its envelope as JSON."""
+    return envelope.model_dump_json().encode()
+
+
+class OutboxRelay:
+    """Moves events from one service's event table to HUIMIN_EVENTS, in order, at least once."""
+
+    def __init__(self, *, service: str, schema: str, dsn: str, store: EventStore, js: JetStreamContext,
+                 settings: Settings) -> None:
+        self.service, self.schema, self.dsn = service, schema, dsn
+        self.store, self.js, self.settings = store, js, settings
+        self._wake = asyncio.Event()
+        self.published = 0  # events published by this instance, for metrics and tests
+        self.active = False
+
+    def _lock_key(self) -> str:
+        return f"{self.schema}.outbox_relay"
+
+    async def run(self) -> None:
+        """Run until cancelled: wait for the lock, then relay; reconnect after failures."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (a relay must outlive any failure)
+                self.active = False
+                log.warning("outbox relay failed; retrying", error=repr(exc))
+                await asyncio.sleep(self.settings.relay_poll_interval_s)
+
+    async def _run_once(self) -> None:
+        conn = await connect(self.settings, self.dsn, self.schema, f"{self.service}-relay")
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key()):
+                await asyncio.sleep(self.settings.relay_poll_interval_s)  # another instance relays
+            self.active = True
+            await conn.add_listener(f"{self.schema}_events", self._on_notify)
+            log.info("outbox relay active", schema=self.schema)
+            checkpoint = await self.store.load_cursor(RELAY_CURSOR, conn)
+            while True:
+                checkpoint, moved = await self._relay_batch(conn, checkpoint)
+                if not moved:
+                    await self._sleep()
+        finally:
+            self.active = False
+            with contextlib.suppress(*TRANSIENT_DB_ERRORS, asyncpg.PostgresError):
+                await asyncio.wait_for(conn.close(), 2)
+            conn.terminate()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
+        self._wake.clear()
+
+    async def _relay_batch(self, conn: asyncpg.Connection, checkpoint: Checkpoint) -> tuple[Checkpoint, bool]:
+        batch = await self.store.read_after(checkpoint, self.settings.relay_batch_size, conn)
+        if not batch:
+            return checkpoint, False
+        # Pipelined publishes on one connection keep their order on the server.
+        futures = []
+        for stored in batch:
+            env = stored.envelope
+            futures.append(
+                await self.js.publish_async(
+                    event_subject(self.service, env.stream_id, env.type),
+                    encode_envelope(env),
+                    headers={"Nats-Msg-Id": str(env.event_id)},
+                    stream=EVENTS_STREAM,
+                )
+            )
+        await asyncio.wait_for(asyncio.gather(*futures), self.settings.relay_puback_timeout_s)
+        last = batch[-1].checkpoint
+        await self.store.save_cursor(RELAY_CURSOR, last, conn)
+        self.published += len(batch)
+        log.debug("events relayed", count=len(batch), pos=last.pos)
+        return last, True
+
+    @staticmethod
+    def decode(data: bytes) -> EventEnvelope:
+        """Parse an event message published by a relay."""
+        return EventEnvelope.model_validate(json.loads(data))

@@ -1,0 +1,1 @@
+"""Processes Huimin starts for itself: embedded NATS and PostgreSQL, and child services."""

@@ -1,0 +1,142 @@
+"""What every service process shares: connections, migrations, the outbox relay, health, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+
+from shared.config import Settings
+from shared.contracts.base import Query, registry
+from shared.db import create_pool
+from shared.eventstore.migrations import EVENTSTORE_MIGRATIONS, Migration, apply_migrations
+from shared.eventstore.store import EventStore
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay
+from shared.rpc import RequestContext, RpcServer
+from shared.streams import ensure_streams
+from shared.subjects import health_subject
+
+log = get_logger(__name__)
+
+
+class HealthRequest(Query):
+    """Ask a service whether it can reach NATS and PostgreSQL."""
+
+    name = "health"
+
+
+def make_broker(settings: Settings, service: str) -> NatsBroker:
+    """A FastStream NATS broker that never stops reconnecting (nats-py gives up after 60 by default)."""
+    if not settings.nats_url:
+        raise RuntimeError("NATS_URL is not set (`huimin up` and the tests start an embedded server)")
+    return NatsBroker(
+        settings.nats_url,
+        name=f"huimin-{service}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        allow_reconnect=True,
+        log_level=logging.DEBUG,  # per-message "Received/Processed" lines are debug noise
+    )
+
+
+async def pg_ready(pool: asyncpg.Pool) -> bool:
+    """Whether PostgreSQL answers within a second."""
+    try:
+        async with asyncio.timeout(1):
+            return await pool.fetchval("SELECT 1") == 1
+    except Exception:  # noqa: BLE001 (readiness reports, it does not raise)
+        return False
+
+
+class ServiceRuntime:
+    """Connections and background tasks of one service process; `run()` until SIGINT/SIGTERM."""
+
+    def __init__(self, service: str, settings: Settings, *, schema: str | None = None,
+                 migrations: list[Migration] | None = None, event_sourced: bool = True) -> None:
+        self.service, self.settings = service, settings
+        self.schema = schema or service
+        self.event_sourced = event_sourced
+        self.migrations = ([*EVENTSTORE_MIGRATIONS] if event_sourced else []) + (migrations or [])
+        self.broker = make_broker(settings, service)
+        self.rpc = RpcServer(self.broker, service, settings)
+        self.pool: asyncpg.Pool | None = None
+        self.store: EventStore | None = None
+        self.relay: OutboxRelay | None = None
+        self.js: JetStreamContext | None = None
+        self.health_extras: dict[str, Callable[[], Awaitable[Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self.rpc.handle(health_subject(service), HealthRequest)(self._health)
+
+    def background(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run a coroutine function for the life of the service (started after connecting)."""
+        self._background.append(job)
+
+    async def _health(self, _: HealthRequest, ctx: RequestContext) -> dict[str, Any]:
+        checks = {"nats": self.broker.connection.is_connected, "postgres": await pg_ready(self.pool) if self.pool else False}
+        extras = {name: await probe() for name, probe in self.health_extras.items()}
+        return {"service": self.service, "ready": all(checks.values()), "checks": checks, **extras}
+
+    async def _relay_active(self) -> bool:
+        return bool(self.relay and self.relay.active)
+
+    async def start(self) -> None:
+        """Connect to PostgreSQL and NATS, migrate, declare streams, start handlers and the relay."""
+        if not self.settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set (`huimin up` and the tests start an embedded server)")
+        self.pool = await create_pool(self.settings, self.settings.database_url, self.schema, self.service)
+        applied = []
+        if self.migrations:
+            async with self.pool.acquire() as conn:
+                applied = await apply_migrations(conn, self.migrations)
+        if applied:
+            log.info("migrations applied", names=[f"{m.component}/{m.path.name}" for m in applied])
+        await self.broker.connect()
+        self.js = self.broker.connection.jetstream()
+        await ensure_streams(self.js, self.settings)
+        if self.event_sourced:
+            self.store = EventStore(self.pool, registry)
+            self.relay = OutboxRelay(service=self.service, schema=self.schema, dsn=self.settings.database_url,
+                                     store=self.store, js=self.js, settings=self.settings)
+            self.health_extras["relay_active"] = self._relay_active
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        for job in self._background:
+            self._tasks.append(asyncio.create_task(job(), name=f"{self.service}-{job.__name__}"))
+        await self.broker.start()
+        log.info("service started", subjects=len(self.rpc.subjects))
+
+    async def stop(self) -> None:
+        """Stop handlers and background tasks, then close connections."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        if self.pool:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pool.close(), 5)
+            self.pool = None
+        log.info("service stopped")
+
+    async def run(self) -> None:
+        """Start, serve until SIGINT or SIGTERM, stop."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        await self.start()
+        try:
+            await stopping.wait()
+        finally:
+            await self.stop()
