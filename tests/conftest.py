@@ -17,6 +17,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from shared.config import Settings
+from shared.logging import configure_logging
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from shared.subjects import EVENTS_STREAM, INGEST_STREAM
 
@@ -99,7 +100,7 @@ async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
     """A plain NATS client connection."""
     client = await nats.connect(nats_url)
     yield client
-    await client.drain()
+    await client.close()
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
@@ -112,3 +113,9 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quiet_logs() -> None:
+    """Warnings and errors only, as readable lines."""
+    configure_logging(Settings(log_level="warning", log_format="console"), "tests")

@@ -88,6 +88,6 @@ class BatchApplier:
     async def _dead_letter(conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None, error: str) -> None:
         await conn.execute(
             """INSERT INTO dead_letters (event_id, stream_seq, subject, error, payload) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (event_id) DO NOTHING""",
+               ON CONFLICT DO NOTHING""",
             env.event_id if env else None, d.seq, d.subject, error, d.data.decode(errors="replace"),
         )

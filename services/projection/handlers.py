@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
+
+import asyncpg
 
 from services.projection.runner import ProjectionRunner
 from services.projection.views import projects
 from shared.contracts.base import Command
 from shared.contracts.projects import ListProjects
-from shared.errors import Conflict
+from shared.errors import Conflict, Unavailable
 from shared.rpc import RequestContext
 from shared.service import ServiceRuntime
 from shared.subjects import command_subject, query_subject
@@ -25,8 +29,7 @@ def register(rt: ServiceRuntime, runner: "RunnerRef") -> None:
 
     @rt.rpc.handle(query_subject("projects", ListProjects.name), ListProjects)
     async def list_projects(q: ListProjects, ctx: RequestContext) -> dict[str, Any]:
-        assert rt.pool is not None
-        async with rt.pool.acquire() as conn:
+        async with read_models(rt) as conn:
             return await projects.list_projects(conn, q)
 
     @rt.rpc.handle(command_subject("projection", RebuildReadModels.name), RebuildReadModels)
@@ -34,6 +37,17 @@ def register(rt: ServiceRuntime, runner: "RunnerRef") -> None:
         if runner.current is None or not runner.current.active:
             raise Conflict("本实例不是当前投影实例 / this instance is not the active projection runner")
         return await runner.current.rebuild()
+
+
+@contextlib.asynccontextmanager
+async def read_models(rt: ServiceRuntime) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for reading the live read models; before their first build, `unavailable`."""
+    assert rt.pool is not None
+    async with rt.pool.acquire() as conn:
+        try:
+            yield conn
+        except asyncpg.UndefinedTableError as exc:
+            raise Unavailable("数据视图正在生成，请稍后再试 / read models are being built, retry shortly") from exc
 
 
 class RunnerRef:

@@ -38,7 +38,7 @@ CREATE TABLE stream_versions (stream_id text PRIMARY KEY, version integer NOT NU
 CREATE TABLE dead_letters (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id uuid UNIQUE,
-    stream_seq bigint,
+    stream_seq bigint UNIQUE,  -- a redelivered unparseable message is kept once
     subject text NOT NULL,
     error text NOT NULL,
     payload text NOT NULL,

@@ -21,7 +21,7 @@ from services.projection.applier import BatchApplier, Delivery, Outcome
 from services.projection.readmodel import RUNNER_DDL, ReadModel, ddl_fingerprint
 from shared.config import Settings
 from shared.contracts.base import EventRegistry
-from shared.db import TRANSIENT_DB_ERRORS, check_schema_name, connect
+from shared.db import check_schema_name, connect
 from shared.logging import get_logger
 from shared.subjects import EVENTS_STREAM, events_wildcard
 
@@ -88,6 +88,17 @@ class ProjectionRunner:
             return None
 
     async def run(self) -> None:
+        """Follow the stream until cancelled, starting over after any failure (e.g. PostgreSQL restarts)."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (the runner must outlive any failure)
+                log.warning("projection runner failed; restarting", error=repr(exc))
+                await asyncio.sleep(self.settings.projection_nak_delay_s)
+
+    async def _run_once(self) -> None:
         """Be the one active runner (advisory lock), build the models if needed, then follow the stream."""
         lock_conn = await connect(self.settings, self.dsn, LIVE_SCHEMA, "projection-runner-lock")
         try:
@@ -118,7 +129,7 @@ class ProjectionRunner:
         try:
             async with self.lock:
                 outcomes = await self._apply(LIVE_SCHEMA, [_delivery(m) for m in msgs])
-        except TRANSIENT_DB_ERRORS as exc:
+        except Exception as exc:  # noqa: BLE001 (poison events are handled per event; this is the database)
             # Not term: the batch comes back once the database does (REFERENCE.md: ack policy).
             log.warning("batch not applied; redelivering later", error=repr(exc), count=len(msgs))
             for m in msgs:

@@ -29,8 +29,8 @@ async def test_registered_project_is_listed(settings, nc):
         assert reply["project_id"] == "project-2026-01"
 
         async def listed():
-            r = await client.call(query_subject("projects", "list"), ListProjects(year=2026))
-            return r if r["total"] == 1 else None
+            r = await client.request(query_subject("projects", "list"), ListProjects(year=2026))
+            return r if r["ok"] and r["total"] == 1 else None
 
         result = await eventually(listed)
         item = result["items"][0]
