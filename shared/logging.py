@@ -30,6 +30,8 @@ def configure_logging(settings: Settings, service: str) -> None:
     )
     structlog.contextvars.bind_contextvars(service=service)
     logging.basicConfig(level=max(level, logging.WARNING), stream=sys.stderr)
+    # FastStream logs every subscriber task callback at INFO; keep its warnings and errors only.
+    logging.getLogger("faststream").setLevel(max(level, logging.WARNING))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

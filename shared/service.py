@@ -121,11 +121,14 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        # Every step is bounded: a service must stop even when NATS or PostgreSQL is already gone.
         with contextlib.suppress(Exception):
-            await self.broker.stop()
+            await asyncio.wait_for(self.broker.stop(), 5)
         if self.pool:
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(self.pool.close(), 5)
+            except Exception:  # noqa: BLE001
+                self.pool.terminate()
             self.pool = None
         log.info("service stopped")
 

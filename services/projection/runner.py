@@ -110,8 +110,12 @@ class ProjectionRunner:
                 await self.rebuild()
             await self.ensure_consumer()
             psub = await self.js.pull_subscribe_bind(DURABLE, stream=EVENTS_STREAM)
-            while True:
-                await self._follow_once(psub)
+            try:
+                while True:
+                    await self._follow_once(psub)
+            finally:
+                with contextlib.suppress(Exception):
+                    await psub.unsubscribe()  # else closing the shared connection waits on its drain
         finally:
             self.active = False
             with contextlib.suppress(Exception):

@@ -57,6 +57,7 @@ class EmbeddedNats:
 
     def start(self) -> EmbeddedNats:
         """Start the server and wait until it accepts connections."""
+        self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         log = self.data_dir / "nats-server.log"
@@ -88,6 +89,7 @@ class EmbeddedPostgres:
 
     def start(self) -> EmbeddedPostgres:
         """Initialise the cluster if needed, start it, and create the database."""
+        self.data_dir = self.data_dir.resolve()
         bin_dir = _postgres_bin_dir()
         user = unprivileged_user(PG_SYSTEM_USER)
         pgdata = self.data_dir / "pgdata"

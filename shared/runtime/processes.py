@@ -45,6 +45,8 @@ def spawn(
             user=user,
             cwd=cwd,
             preexec_fn=_die_with_parent(parent_death_signal),
+            # Own session: a terminal's Ctrl-C reaches only the parent, which stops children in order.
+            start_new_session=True,
         )
     finally:
         if log_path:

@@ -1,0 +1,1 @@
+"""Demo data for `make up`: a realistic year of Jinghong's livelihood projects."""
