@@ -14,7 +14,7 @@ import nats
 import nats.errors
 
 from shared.config import get_settings
-from shared.demo import jinghong
+from shared import demo
 from shared.rpc import RpcClient
 from shared.runtime.stack import SERVICES, Stack, wait_ready
 from shared.subjects import command_subject, health_subject, query_subject
@@ -59,8 +59,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             stack.start_service(name)
         asyncio.run(wait_ready(nats_url, SERVICES))
         if not args.no_demo:
-            counts = asyncio.run(_with_client(nats_url, jinghong.load))
-            print(f"演示数据 demo data: {counts['created']} created, {counts['existing']} already there")
+            counts = asyncio.run(_with_client(nats_url, demo.load_all))
+            print("演示数据 demo data:", json.dumps(counts, ensure_ascii=False))
         _banner(stack, nats_url, db_url)
         while not stopping:
             time.sleep(0.5)

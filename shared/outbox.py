@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 
 import asyncpg
 from nats.js import JetStreamContext
 
 from shared.config import Settings
 from shared.contracts.base import EventEnvelope
-from shared.db import TRANSIENT_DB_ERRORS, connect
+from shared.leader import leadership
 from shared.eventstore.store import Checkpoint, EventStore
 from shared.logging import get_logger
 from shared.subjects import EVENTS_STREAM, event_subject
@@ -43,9 +42,6 @@ class OutboxRelay:
         self.published = 0  # events published by this instance, for metrics and tests
         self.active = False
 
-    def _lock_key(self) -> str:
-        return f"{self.schema}.outbox_relay"
-
     async def run(self) -> None:
         """Run until cancelled: wait for the lock, then relay; reconnect after failures."""
         while True:
@@ -59,23 +55,19 @@ class OutboxRelay:
                 await asyncio.sleep(self.settings.relay_poll_interval_s)
 
     async def _run_once(self) -> None:
-        conn = await connect(self.settings, self.dsn, self.schema, f"{self.service}-relay")
-        try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key()):
-                await asyncio.sleep(self.settings.relay_poll_interval_s)  # another instance relays
+        async with leadership(self.settings, self.dsn, self.schema, "outbox_relay",
+                              self.settings.relay_poll_interval_s) as conn:
             self.active = True
-            await conn.add_listener(f"{self.schema}_events", self._on_notify)
-            log.info("outbox relay active", schema=self.schema)
-            checkpoint = await self.store.load_cursor(RELAY_CURSOR, conn)
-            while True:
-                checkpoint, moved = await self._relay_batch(conn, checkpoint)
-                if not moved:
-                    await self._sleep()
-        finally:
-            self.active = False
-            with contextlib.suppress(*TRANSIENT_DB_ERRORS, asyncpg.PostgresError):
-                await asyncio.wait_for(conn.close(), 2)
-            conn.terminate()
+            try:
+                await conn.add_listener(f"{self.schema}_events", self._on_notify)
+                log.info("outbox relay active", schema=self.schema)
+                checkpoint = await self.store.load_cursor(RELAY_CURSOR, conn)
+                while True:
+                    checkpoint, moved = await self._relay_batch(conn, checkpoint)
+                    if not moved:
+                        await self._sleep()
+            finally:
+                self.active = False
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -107,8 +99,3 @@ class OutboxRelay:
         self.published += len(batch)
         log.debug("events relayed", count=len(batch), pos=last.pos)
         return last, True
-
-    @staticmethod
-    def decode(data: bytes) -> EventEnvelope:
-        """Parse an event message published by a relay."""
-        return EventEnvelope.model_validate(json.loads(data))

@@ -14,15 +14,17 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
 from shared.config import Settings
+from shared.consumer import EventFollower
 from shared.contracts.base import Query, registry
 from shared.db import create_pool
 from shared.eventstore.migrations import EVENTSTORE_MIGRATIONS, Migration, apply_migrations
 from shared.eventstore.store import EventStore
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
+from shared.readmodel import CONSUMER_MIGRATIONS, ReadModel
 from shared.rpc import RequestContext, RpcServer
 from shared.streams import ensure_streams
-from shared.subjects import health_subject
+from shared.subjects import events_wildcard, health_subject
 
 log = get_logger(__name__)
 
@@ -71,10 +73,34 @@ class ServiceRuntime:
         self.store: EventStore | None = None
         self.relay: OutboxRelay | None = None
         self.js: JetStreamContext | None = None
+        self.follower: EventFollower | None = None
         self.health_extras: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
         self.rpc.handle(health_subject(service), HealthRequest)(self._health)
+
+    def follow_events(self, models: list[ReadModel], services: list[str]) -> None:
+        """Keep this service's own copy of other services' events in tables of its own schema.
+
+        The tables come from the service's migrations; each model's appliers fill them. Call
+        before start(). One durable consumer `<service>-copy` per service, one active instance.
+        """
+        self.migrations += [m for m in CONSUMER_MIGRATIONS if m not in self.migrations]
+
+        async def follow_events() -> None:
+            assert self.pool is not None and self.js is not None and self.settings.database_url
+            self.follower = EventFollower(
+                pool=self.pool, js=self.js, settings=self.settings, models=models, registry=registry,
+                durable=f"{self.service}-copy", subjects=[events_wildcard(s) for s in services],
+                schema=self.schema, dsn=self.settings.database_url,
+            )
+            await self.follower.run()
+
+        async def follower_lag() -> int | None:
+            return await self.follower.lag() if self.follower else None
+
+        self.background(follow_events)
+        self.health_extras["follower_lag"] = follower_lag
 
     def background(self, job: Callable[[], Awaitable[None]]) -> None:
         """Run a coroutine function for the life of the service (started after connecting)."""
@@ -111,6 +137,8 @@ class ServiceRuntime:
         for job in self._background:
             self._tasks.append(asyncio.create_task(job(), name=f"{self.service}-{job.__name__}"))
         await self.broker.start()
+        # The server has our subscriptions once a round trip returns: "started" means reachable.
+        await self.broker.connection.flush()
         log.info("service started", subjects=len(self.rpc.subjects))
 
     async def stop(self) -> None:

@@ -9,9 +9,8 @@ from typing import Any
 import asyncpg
 
 from services.projection.runner import ProjectionRunner
-from services.projection.views import projects
+from services.projection.views import VIEWS
 from shared.contracts.base import Command
-from shared.contracts.projects import ListProjects
 from shared.errors import Conflict, Unavailable
 from shared.rpc import RequestContext
 from shared.service import ServiceRuntime
@@ -27,16 +26,24 @@ class RebuildReadModels(Command):
 def register(rt: ServiceRuntime, runner: "RunnerRef") -> None:
     """Attach every query handler and the rebuild command to the runtime."""
 
-    @rt.rpc.handle(query_subject("projects", ListProjects.name), ListProjects)
-    async def list_projects(q: ListProjects, ctx: RequestContext) -> dict[str, Any]:
-        async with read_models(rt) as conn:
-            return await projects.list_projects(conn, q)
+    for view in VIEWS:
+        for query_cls, answer in view.QUERIES.items():
+            rt.rpc.handle(query_subject(view.VIEW, query_cls.name), query_cls)(_reader(rt, answer))
 
     @rt.rpc.handle(command_subject("projection", RebuildReadModels.name), RebuildReadModels)
     async def rebuild(cmd: RebuildReadModels, ctx: RequestContext) -> dict[str, Any]:
         if runner.current is None or not runner.current.active:
             raise Conflict("本实例不是当前投影实例 / this instance is not the active projection runner")
         return await runner.current.rebuild()
+
+
+def _reader(rt: ServiceRuntime, answer: Any) -> Any:
+    async def read(q: Any, ctx: RequestContext) -> dict[str, Any]:
+        async with read_models(rt) as conn:
+            return await answer(conn, q)
+
+    read.__name__ = answer.__name__
+    return read
 
 
 @contextlib.asynccontextmanager

@@ -143,9 +143,9 @@ class EventStore:
         async with self.pool.acquire() as c:
             return [_envelope(r) for r in await c.fetch(sql, stream_id)]
 
-    async def load_events(self, stream_id: str) -> tuple[list[Event], int]:
+    async def load_events(self, stream_id: str, conn: asyncpg.Connection | None = None) -> tuple[list[Event], int]:
         """The typed events of one stream and its current version."""
-        envelopes = await self.load(stream_id)
+        envelopes = await self.load(stream_id, conn)
         return [self.registry.decode_envelope(e) for e in envelopes], (envelopes[-1].version if envelopes else 0)
 
     async def read_after(

@@ -13,14 +13,25 @@ from pathlib import Path
 
 import nats
 
+import services
+
 from shared.config import Settings
 from shared.rpc import RpcClient
 from shared.runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from shared.runtime.processes import spawn, stop
 from shared.subjects import health_subject
 
-# Every service `make up` runs, in start order; each is `python -m services.<name>`.
-SERVICES = ["projects", "projection"]
+_START_ORDER = ["projects", "delegates", "activities", "feedback", "projection", "gateway"]
+
+
+def discover_services() -> list[str]:
+    """Every package under services/ that runs as `python -m services.<name>`, in start order."""
+    root = Path(services.__file__).parent
+    names = [p.parent.name for p in root.glob("*/__main__.py")]
+    return sorted(names, key=lambda n: (_START_ORDER.index(n) if n in _START_ORDER else len(_START_ORDER), n))
+
+
+SERVICES = discover_services()
 PREFERRED_NATS_PORT = 4222
 PREFERRED_PG_PORT = 5433
 

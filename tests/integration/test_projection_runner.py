@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.projection.applier import Delivery, Outcome
-from services.projection.readmodel import ReadModel
+from shared.consumer import Delivery, Outcome
+from shared.readmodel import ReadModel
 from services.projection.runner import LIVE_SCHEMA, NEXT_SCHEMA, ProjectionRunner
 from shared.contracts.base import EventEnvelope, registry
 from shared.db import create_pool

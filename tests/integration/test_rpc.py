@@ -72,7 +72,8 @@ async def test_service_without_postgres_answers_unavailable_quickly(settings, nc
     await rt.start()
     client = RpcClient(nc, timeout=10)
     try:
-        assert (await client.request(SUBJECT, GOOD))["ok"] is True
+        first = await client.request(SUBJECT, GOOD)
+        assert first["ok"] is True, first
         health = await client.request(health_subject("projects"), {})
         assert health["ready"] is True and health["checks"] == {"nats": True, "postgres": True}
         pg.stop()

@@ -6,9 +6,11 @@ from typing import Any
 
 import asyncpg
 
-from services.projection.readmodel import ReadModel
+from shared.readmodel import ReadModel
 from shared.contracts.base import EventEnvelope
 from shared.contracts.projects import ListProjects, ProjectVoted
+
+VIEW = "projects"
 
 model = ReadModel(
     name="projects",
@@ -61,3 +63,6 @@ async def list_projects(conn: asyncpg.Connection, q: ListProjects) -> dict[str, 
         *args, q.limit, q.offset,
     )
     return {"items": [dict(r) for r in rows], "total": total}
+
+
+QUERIES = {ListProjects: list_projects}

@@ -1,4 +1,4 @@
-"""Jinghong 2026: the livelihood projects voted at the congress session, loaded over NATS."""
+"""Demo data of the projects service: Jinghong 2026, the livelihood projects voted at the congress session."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from shared.errors import Conflict
 from shared.rpc import RpcClient
 from shared.subjects import command_subject
 
+ORDER = 10  # loaded first: every other service refers to projects
 YEAR = 2026
 VOTED_ON = date(2026, 1, 20)
 

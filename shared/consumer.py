@@ -1,0 +1,233 @@
+"""Event consumers: apply batches of event messages to tables in one transaction, idempotently, in order.
+
+Used by the projection service and by write services that keep their own copy of another
+service's events (they never call each other). Per-stream versions stored with the tables make a
+redelivered or duplicated event harmless; a gap waits for the missing version; a poison event is
+dead-lettered and the rest flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import asyncpg
+import nats.errors
+import nats.js.errors
+import pydantic
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared.config import Settings
+from shared.contracts.base import EventEnvelope, EventRegistry
+from shared.db import TRANSIENT_DB_ERRORS, check_schema_name
+from shared.leader import leadership
+from shared.logging import get_logger
+from shared.readmodel import ReadModel
+from shared.subjects import EVENTS_STREAM
+
+log = get_logger(__name__)
+
+
+class Outcome(Enum):
+    """What became of one message: ack all but GAP, which waits for the missing version."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    DEAD = "dead"
+    GAP = "gap"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event message as delivered: raw bytes, subject, stream sequence."""
+
+    data: bytes
+    subject: str
+    seq: int | None
+
+
+class BatchApplier:
+    """Applies deliveries to every read model; the caller owns the transaction."""
+
+    def __init__(self, models: list[ReadModel], registry: EventRegistry) -> None:
+        self.models, self.registry = models, registry
+
+    async def apply(self, conn: asyncpg.Connection, batch: list[Delivery]) -> list[Outcome]:
+        """Apply a batch inside the caller's transaction; transient database errors propagate."""
+        versions: dict[str, int] = {}
+        return [await self._apply_one(conn, d, versions) for d in batch]
+
+    async def _apply_one(self, conn: asyncpg.Connection, d: Delivery, versions: dict[str, int]) -> Outcome:
+        try:
+            env = EventEnvelope.model_validate_json(d.data)
+        except pydantic.ValidationError as exc:
+            await self._dead_letter(conn, d, None, f"unparseable event: {exc}")
+            return Outcome.DEAD
+        current = versions.get(env.stream_id)
+        if current is None:
+            current = await conn.fetchval("SELECT version FROM stream_versions WHERE stream_id = $1", env.stream_id) or 0
+        if env.version <= current:
+            return Outcome.DUPLICATE
+        if env.version > current + 1:
+            log.warning("event version gap; waiting for the missing event", stream_id=env.stream_id,
+                        version=env.version, applied=current)
+            return Outcome.GAP
+        outcome = Outcome.APPLIED
+        appliers = [m.appliers[env.type] for m in self.models if env.type in m.appliers]
+        if appliers:
+            try:
+                async with conn.transaction():  # a savepoint: a poison event undoes only itself
+                    event = self.registry.decode_envelope(env)
+                    for apply in appliers:
+                        await apply(conn, env, event)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 (a poison event must not block the rest)
+                log.error("poison event dead-lettered", event_id=str(env.event_id), stream_id=env.stream_id,
+                          type=env.type, error=repr(exc))
+                await self._dead_letter(conn, d, env, repr(exc))
+                outcome = Outcome.DEAD
+        # A dead-lettered event still counts as passed, so the stream's later events go on.
+        await conn.execute(
+            """INSERT INTO stream_versions (stream_id, version) VALUES ($1, $2)
+               ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version""",
+            env.stream_id, env.version,
+        )
+        versions[env.stream_id] = env.version
+        return outcome
+
+    @staticmethod
+    async def _dead_letter(conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None, error: str) -> None:
+        await conn.execute(
+            """INSERT INTO dead_letters (event_id, stream_seq, subject, error, payload) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT DO NOTHING""",
+            env.event_id if env else None, d.seq, d.subject, error, d.data.decode(errors="replace"),
+        )
+
+
+class EventFollower:
+    """A durable pull consumer on HUIMIN_EVENTS feeding tables in one schema; one active per durable."""
+
+    def __init__(self, *, pool: asyncpg.Pool, js: JetStreamContext, settings: Settings, models: list[ReadModel],
+                 registry: EventRegistry, durable: str, subjects: list[str], schema: str, dsn: str,
+                 on_active: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.pool, self.js, self.settings, self.dsn = pool, js, settings, dsn
+        self.durable, self.subjects, self.schema = durable, subjects, check_schema_name(schema)
+        self.applier = BatchApplier(models, registry)
+        self.on_active = on_active
+        # Held while a batch is applied (a projection rebuild holds it for its catch-up and swap).
+        self.lock = asyncio.Lock()
+        self.applied = 0
+        self.active = False
+
+    def consumer_config(self) -> ConsumerConfig:
+        """The durable consumer as declared; a live one that differs is recreated."""
+        many = len(self.subjects) > 1
+        return ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=None if many else self.subjects[0],
+            filter_subjects=self.subjects if many else None,
+            ack_wait=30,
+            max_deliver=-1,
+            max_ack_pending=10_000,
+        )
+
+    async def ensure_consumer(self) -> None:
+        """Create the durable consumer, or replace a live one whose config drifted from the code."""
+        desired = self.consumer_config()
+        try:
+            live = (await self.js.consumer_info(EVENTS_STREAM, self.durable)).config
+        except nats.js.errors.NotFoundError:
+            live = None
+
+        def key(c: ConsumerConfig) -> tuple[Any, ...]:
+            return (c.filter_subject, sorted(c.filter_subjects or []), c.ack_policy, c.deliver_policy)
+
+        if live is not None and key(live) != key(desired):
+            # Safe: appliers are idempotent; the new consumer replays from the start.
+            log.warning("durable consumer config drifted; recreating", durable=self.durable, live=str(live))
+            await self.js.delete_consumer(EVENTS_STREAM, self.durable)
+            live = None
+        if live is None:
+            await self.js.add_consumer(EVENTS_STREAM, desired)
+
+    async def run(self) -> None:
+        """Follow the stream until cancelled, starting over after any failure (e.g. PostgreSQL restarts)."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (a consumer must outlive any failure)
+                log.warning("event follower failed; restarting", durable=self.durable, error=repr(exc))
+                await asyncio.sleep(self.settings.projection_nak_delay_s)
+
+    async def _run_once(self) -> None:
+        # One instance at a time: parallel consumers on one durable would lose the order.
+        async with leadership(self.settings, self.dsn, self.schema, f"follower.{self.durable}"):
+            self.active = True
+            try:
+                if self.on_active:
+                    await self.on_active()
+                await self.ensure_consumer()
+                psub = await self.js.pull_subscribe_bind(self.durable, stream=EVENTS_STREAM)
+                try:
+                    while True:
+                        await self._follow_once(psub)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await psub.unsubscribe()  # else closing the shared connection waits on its drain
+            finally:
+                self.active = False
+
+    async def _follow_once(self, psub: JetStreamContext.PullSubscription) -> None:
+        try:
+            msgs = await psub.fetch(self.settings.projection_batch_size, timeout=self.settings.projection_fetch_timeout_s)
+        except nats.errors.TimeoutError:
+            return
+        except nats.errors.Error as exc:
+            log.warning("fetch failed; retrying", error=repr(exc))
+            await asyncio.sleep(1)
+            return
+        try:
+            async with self.lock:
+                outcomes = await self.apply(self.schema, [delivery_of(m) for m in msgs])
+        except Exception as exc:  # noqa: BLE001 (poison events are handled per event; this is the database)
+            # Not term: the batch comes back once the database does (REFERENCE.md: ack policy).
+            log.warning("batch not applied; redelivering later", error=repr(exc), count=len(msgs))
+            for m in msgs:
+                await m.nak(delay=self.settings.projection_nak_delay_s)
+            return
+        for m, outcome in zip(msgs, outcomes, strict=True):
+            if outcome is Outcome.GAP:
+                await m.nak(delay=self.settings.projection_gap_delay_s)
+            else:
+                await m.ack()
+        self.applied += sum(o is Outcome.APPLIED for o in outcomes)
+
+    async def apply(self, schema: str, batch: list[Delivery]) -> list[Outcome]:
+        """Apply a batch to the tables of `schema` in one transaction."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL search_path TO {check_schema_name(schema)}")
+            return await self.applier.apply(conn, batch)
+
+    async def lag(self) -> int | None:
+        """Events in the stream not yet acked by this consumer."""
+        try:
+            info = await self.js.consumer_info(EVENTS_STREAM, self.durable)
+        except Exception:  # noqa: BLE001 (a metric, not a failure)
+            return None
+        return info.num_pending + info.num_ack_pending
+
+
+def delivery_of(msg: Msg) -> Delivery:
+    """The delivery of a JetStream message."""
+    return Delivery(msg.data, msg.subject, msg.metadata.sequence.stream if msg.reply else None)

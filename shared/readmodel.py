@@ -1,0 +1,46 @@
+"""What a read model is: tables and the functions that apply events to them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from shared.contracts.base import Event, EventEnvelope
+from shared.eventstore.migrations import migrations_in
+
+Apply = Callable[[asyncpg.Connection, EventEnvelope, Any], Awaitable[None]]
+
+_SQL_DIR = Path(__file__).parent / "consumer_sql"
+# Migrations a write service adds when it keeps its own copy of another service's events.
+CONSUMER_MIGRATIONS = migrations_in("consumer", _SQL_DIR)
+# The same bookkeeping tables, created fresh in every projection schema so they swap with the models.
+CONSUMER_DDL = "".join(m.path.read_text() for m in CONSUMER_MIGRATIONS)
+
+
+@dataclass
+class ReadModel:
+    """A named set of tables and the functions that apply events to them."""
+
+    name: str
+    ddl: str = ""  # unqualified CREATE TABLE statements (projection: run in whichever schema is built)
+    appliers: dict[str, Apply] = field(default_factory=dict)
+
+    def on(self, event_cls: type[Event]) -> Callable[[Apply], Apply]:
+        """Decorator: apply events of this class to the model."""
+
+        def register(fn: Apply) -> Apply:
+            self.appliers[event_cls.type] = fn
+            return fn
+
+        return register
+
+
+def ddl_fingerprint(models: list[ReadModel]) -> str:
+    """A hash of every table definition: when it changes, the projection rebuilds its read models."""
+    text = CONSUMER_DDL + "".join(m.ddl for m in models)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
