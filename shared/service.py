@@ -19,6 +19,7 @@ from shared.contracts.base import Query, registry
 from shared.db import create_pool
 from shared.eventstore.migrations import EVENTSTORE_MIGRATIONS, Migration, apply_migrations
 from shared.eventstore.store import EventStore
+from shared.ingest import INGEST_MIGRATIONS, IngestConsumer
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.readmodel import CONSUMER_MIGRATIONS, ReadModel
@@ -74,6 +75,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.js: JetStreamContext | None = None
         self.follower: EventFollower | None = None
+        self._ingest: IngestConsumer | None = None
         self.health_extras: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
@@ -101,6 +103,20 @@ class ServiceRuntime:
 
         self.background(follow_events)
         self.health_extras["follower_lag"] = follower_lag
+
+    def ingest(self) -> IngestConsumer:
+        """The department-input consumer of this service; register its kinds before start()."""
+        if self._ingest is None:
+            self.migrations += INGEST_MIGRATIONS
+            ingest = self._ingest = IngestConsumer(service=self.service, schema=self.schema, settings=self.settings)
+
+            async def consume_department_input() -> None:
+                assert self.pool is not None and self.js is not None
+                ingest.bind(self.pool, self.js)
+                await ingest.run()
+
+            self.background(consume_department_input)
+        return self._ingest
 
     def background(self, job: Callable[[], Awaitable[None]]) -> None:
         """Run a coroutine function for the life of the service (started after connecting)."""
