@@ -156,3 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `huimin` console script."""
     args = parser().parse_args(argv)
     sys.exit(args.fn(args))
+
+
+if __name__ == "__main__":
+    main()
