@@ -28,7 +28,7 @@ from shared.contracts.base import EventEnvelope, EventRegistry
 from shared.db import TRANSIENT_DB_ERRORS, check_schema_name
 from shared.leader import leadership
 from shared.logging import get_logger
-from shared.readmodel import ReadModel
+from shared.readmodel import ANY_EVENT, Apply, ReadModel
 from shared.subjects import EVENTS_STREAM
 
 log = get_logger(__name__)
@@ -57,21 +57,44 @@ class BatchApplier:
 
     def __init__(self, models: list[ReadModel], registry: EventRegistry) -> None:
         self.models, self.registry = models, registry
+        self._any_appliers = {m.appliers[ANY_EVENT] for m in models if ANY_EVENT in m.appliers}
 
-    async def apply(self, conn: asyncpg.Connection, batch: list[Delivery]) -> list[Outcome]:
-        """Apply a batch inside the caller's transaction; transient database errors propagate."""
-        versions: dict[str, int] = {}
-        return [await self._apply_one(conn, d, versions) for d in batch]
+    async def apply(self, conn: asyncpg.Connection, batch: list[Delivery], *, isolate: bool = True) -> list[Outcome]:
+        """Apply a batch inside the caller's transaction; transient database errors propagate.
 
-    async def _apply_one(self, conn: asyncpg.Connection, d: Delivery, versions: dict[str, int]) -> Outcome:
-        try:
-            env = EventEnvelope.model_validate_json(d.data)
-        except pydantic.ValidationError as exc:
-            await self._dead_letter(conn, d, None, f"unparseable event: {exc}")
+        With `isolate`, each event runs in a savepoint so a poison event undoes only itself;
+        without, the batch saves two round trips per event and any error fails it whole
+        (the caller then retries it isolated).
+        """
+        envelopes: list[EventEnvelope | None] = []
+        for d in batch:
+            try:
+                envelopes.append(EventEnvelope.model_validate_json(d.data))
+            except pydantic.ValidationError:
+                envelopes.append(None)
+        streams = list({e.stream_id for e in envelopes if e is not None})
+        rows = await conn.fetch("SELECT stream_id, version FROM stream_versions WHERE stream_id = ANY($1::text[])",
+                                streams)
+        versions = {r["stream_id"]: r["version"] for r in rows}
+        moved: set[str] = set()
+        outcomes = []
+        for d, env in zip(batch, envelopes, strict=True):
+            outcomes.append(await self._apply_one(conn, d, env, versions, moved, isolate))
+        if moved:
+            await conn.execute(
+                """INSERT INTO stream_versions (stream_id, version)
+                   SELECT * FROM unnest($1::text[], $2::int[])
+                   ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version""",
+                list(moved), [versions[s] for s in moved],
+            )
+        return outcomes
+
+    async def _apply_one(self, conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None,
+                         versions: dict[str, int], moved: set[str], isolate: bool) -> Outcome:
+        if env is None:
+            await self._dead_letter(conn, d, None, "unparseable event envelope")
             return Outcome.DEAD
-        current = versions.get(env.stream_id)
-        if current is None:
-            current = await conn.fetchval("SELECT version FROM stream_versions WHERE stream_id = $1", env.stream_id) or 0
+        current = versions.get(env.stream_id, 0)
         if env.version <= current:
             return Outcome.DUPLICATE
         if env.version > current + 1:
@@ -79,28 +102,34 @@ class BatchApplier:
                         version=env.version, applied=current)
             return Outcome.GAP
         outcome = Outcome.APPLIED
-        appliers = [m.appliers[env.type] for m in self.models if env.type in m.appliers]
+        appliers = [a for m in self.models if (a := m.appliers.get(env.type) or m.appliers.get(ANY_EVENT))]
         if appliers:
             try:
-                async with conn.transaction():  # a savepoint: a poison event undoes only itself
-                    event = self.registry.decode_envelope(env)
-                    for apply in appliers:
-                        await apply(conn, env, event)
+                if isolate:
+                    async with conn.transaction():  # a savepoint: a poison event undoes only itself
+                        await self._run(conn, env, appliers)
+                else:
+                    await self._run(conn, env, appliers)
             except TRANSIENT_DB_ERRORS:
                 raise
-            except Exception as exc:  # noqa: BLE001 (a poison event must not block the rest)
+            except Exception as exc:
+                if not isolate:
+                    raise
                 log.error("poison event dead-lettered", event_id=str(env.event_id), stream_id=env.stream_id,
                           type=env.type, error=repr(exc))
                 await self._dead_letter(conn, d, env, repr(exc))
                 outcome = Outcome.DEAD
         # A dead-lettered event still counts as passed, so the stream's later events go on.
-        await conn.execute(
-            """INSERT INTO stream_versions (stream_id, version) VALUES ($1, $2)
-               ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version""",
-            env.stream_id, env.version,
-        )
         versions[env.stream_id] = env.version
+        moved.add(env.stream_id)
         return outcome
+
+    async def _run(self, conn: asyncpg.Connection, env: EventEnvelope, appliers: list[Apply]) -> None:
+        event = self.registry.decode_envelope(env) if self.registry.knows(env.type) else None
+        for apply in appliers:
+            if event is None and apply not in self._any_appliers:
+                self.registry.decode_envelope(env)  # raises: an event type nobody registered
+            await apply(conn, env, event)
 
     @staticmethod
     async def _dead_letter(conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None, error: str) -> None:
@@ -214,10 +243,18 @@ class EventFollower:
         self.applied += sum(o is Outcome.APPLIED for o in outcomes)
 
     async def apply(self, schema: str, batch: list[Delivery]) -> list[Outcome]:
-        """Apply a batch to the tables of `schema` in one transaction."""
+        """Apply a batch to the tables of `schema` in one transaction (retried event by event on a failure)."""
+        try:
+            return await self._apply_tx(schema, batch, isolate=False)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 (some event in the batch is poison: find it, keep the rest)
+            return await self._apply_tx(schema, batch, isolate=True)
+
+    async def _apply_tx(self, schema: str, batch: list[Delivery], *, isolate: bool) -> list[Outcome]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(f"SET LOCAL search_path TO {check_schema_name(schema)}")
-            return await self.applier.apply(conn, batch)
+            return await self.applier.apply(conn, batch, isolate=isolate)
 
     async def lag(self) -> int | None:
         """Events in the stream not yet acked by this consumer."""

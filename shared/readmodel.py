@@ -15,6 +15,9 @@ from shared.eventstore.migrations import migrations_in
 
 Apply = Callable[[asyncpg.Connection, EventEnvelope, Any], Awaitable[None]]
 
+# Key of an applier that sees every event (it gets None for types it cannot decode).
+ANY_EVENT = "*"
+
 _SQL_DIR = Path(__file__).parent / "consumer_sql"
 # Migrations a write service adds when it keeps its own copy of another service's events.
 CONSUMER_MIGRATIONS = migrations_in("consumer", _SQL_DIR)
@@ -38,6 +41,11 @@ class ReadModel:
             return fn
 
         return register
+
+    def on_any(self, fn: Apply) -> Apply:
+        """Decorator: apply every event to the model (timelines, audit); typed event or None."""
+        self.appliers[ANY_EVENT] = fn
+        return fn
 
 
 def ddl_fingerprint(models: list[ReadModel]) -> str:

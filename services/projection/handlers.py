@@ -10,17 +10,11 @@ import asyncpg
 
 from services.projection.runner import ProjectionRunner
 from services.projection.views import VIEWS
-from shared.contracts.base import Command
+from shared.contracts.projection import RebuildReadModels
 from shared.errors import Conflict, Unavailable
 from shared.rpc import RequestContext
 from shared.service import ServiceRuntime
 from shared.subjects import command_subject, query_subject
-
-
-class RebuildReadModels(Command):
-    """Replay the event stream into fresh read-model tables and swap them in."""
-
-    name = "rebuild"
 
 
 def register(rt: ServiceRuntime, runner: "RunnerRef") -> None:
