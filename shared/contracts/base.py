@@ -101,6 +101,10 @@ class EventRegistry:
 
         return wrap
 
+    def event_class(self, type_: str, schema_version: int) -> type[Event] | None:
+        """The class registered for exactly this (type, schema_version), if any."""
+        return self._classes.get((type_, schema_version))
+
     def knows(self, type_: str) -> bool:
         """Whether any version of this event type is registered."""
         return any(t == type_ for t, _ in self._classes)
@@ -118,6 +122,12 @@ class EventRegistry:
     def decode_envelope(self, envelope: EventEnvelope) -> Event:
         """The typed event of an envelope."""
         return self.decode(envelope.type, envelope.schema_version, envelope.body)
+
+
+def personal_fields(cls: type[Contract]) -> set[str]:
+    """Names of the fields a contract marks as personal data."""
+    return {name for name, f in cls.model_fields.items()
+            if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("personal_data")}
 
 
 # The one registry every service's events are registered in.

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.contracts.base import Event, EventEnvelope
+from shared.contracts.base import Event, EventEnvelope, personal_fields, registry
 from shared.contracts.projection import GetTimeline
 from shared.readmodel import ReadModel
 
@@ -20,6 +20,7 @@ model = ReadModel(
         stream_id      text NOT NULL,
         version        integer NOT NULL,
         type           text NOT NULL,
+        schema_version integer NOT NULL,
         occurred_at    timestamptz NOT NULL,
         recorded_at    timestamptz NOT NULL,
         actor          text NOT NULL,
@@ -46,24 +47,22 @@ def mentioned_ids(body: dict[str, Any]) -> set[str]:
     return found
 
 
-def public_body(env: EventEnvelope, event: Event | None) -> dict[str, Any]:
+def public_body(type_: str, schema_version: int, body: dict[str, Any]) -> dict[str, Any]:
     """The body without fields the contracts mark as personal data (the trail is widely readable)."""
-    if event is None:
-        return env.body
-    hidden = {name for name, f in type(event).model_fields.items()
-              if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("personal_data")}
-    return {k: v for k, v in env.body.items() if k not in hidden}
+    cls = registry.event_class(type_, schema_version)
+    hidden = personal_fields(cls) if cls else set()
+    return {k: v for k, v in body.items() if k not in hidden}
 
 
 @model.on_any
 async def record(conn: asyncpg.Connection, env: EventEnvelope, event: Event | None) -> None:
-    """Keep the event and every id it mentions."""
+    """Keep the event whole (as-of views replay it) and every id it mentions."""
     await conn.execute(
-        """INSERT INTO timeline (event_id, stream_id, version, type, occurred_at, recorded_at, actor,
-                                 correlation_id, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
-        env.event_id, env.stream_id, env.version, env.type, env.occurred_at, env.recorded_at, env.actor,
-        env.correlation_id, public_body(env, event),
+        """INSERT INTO timeline (event_id, stream_id, version, type, schema_version, occurred_at, recorded_at,
+                                 actor, correlation_id, body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING""",
+        env.event_id, env.stream_id, env.version, env.type, env.schema_version, env.occurred_at, env.recorded_at,
+        env.actor, env.correlation_id, env.body,
     )
     refs = mentioned_ids(env.body) | {env.stream_id}
     await conn.execute(
@@ -75,12 +74,18 @@ async def record(conn: asyncpg.Connection, env: EventEnvelope, event: Event | No
 async def get_timeline(conn: asyncpg.Connection, q: GetTimeline) -> dict[str, Any]:
     """The events about `ref`, in business-time order, then recording order."""
     rows = await conn.fetch(
-        """SELECT t.event_id, t.stream_id, t.version, t.type, t.occurred_at, t.recorded_at, t.actor, t.body
+        """SELECT t.event_id, t.stream_id, t.version, t.type, t.schema_version, t.occurred_at, t.recorded_at,
+                  t.actor, t.body
            FROM timeline_refs r JOIN timeline t USING (event_id)
            WHERE r.ref = $1 ORDER BY t.occurred_at, t.recorded_at, t.stream_id, t.version LIMIT $2""",
         q.ref, q.limit,
     )
-    return {"ref": q.ref, "items": [dict(r) for r in rows]}
+    items = []
+    for r in rows:
+        item = dict(r)
+        item["body"] = public_body(r["type"], r["schema_version"], r["body"])
+        items.append(item)
+    return {"ref": q.ref, "items": items}
 
 
 QUERIES = {GetTimeline: get_timeline}

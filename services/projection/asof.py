@@ -1,0 +1,90 @@
+"""Views as they stood on a past date, computed from the event history kept by the timeline view.
+
+The chosen read models are built in a scratch schema inside one transaction from every event
+that had happened (business time) by the end of that day, queried, and rolled back: nothing of
+it stays. Each stream contributes the prefix of its history up to the date, so versions stay
+contiguous and the ordinary appliers apply unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+
+from shared.consumer import BatchApplier, Delivery
+from shared.contracts.base import EventEnvelope, EventRegistry
+from shared.readmodel import CONSUMER_DDL, ReadModel
+from shared.subjects import event_subject
+from shared.timeutil import start_of_day
+
+T = TypeVar("T")
+
+_BATCH = 500
+
+
+class _RollBack(Exception):
+    """Ends the scratch transaction after the answer is read."""
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after a city calendar day."""
+    return start_of_day(day + timedelta(days=1))
+
+
+async def as_of(pool: asyncpg.Pool, live_schema: str, models: list[ReadModel], registry: EventRegistry, day: date,
+                answer: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Build `models` from the history up to `day` in a scratch schema, run `answer` on it, discard it."""
+    scratch = f"asof_{uuid.uuid4().hex[:12]}"
+    applier = BatchApplier(models, registry)
+    result: list[T] = []
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"CREATE SCHEMA {scratch}")
+            await conn.execute(f"SET LOCAL search_path TO {scratch}, {live_schema}")
+            await conn.execute(CONSUMER_DDL)
+            for model in models:
+                if model.ddl:
+                    await conn.execute(model.ddl)
+            await _replay_until(conn, live_schema, applier, end_of_day(day))
+            result.append(await answer(conn))
+            raise _RollBack
+    except _RollBack:
+        pass
+    return result[0]
+
+
+async def _replay_until(conn: asyncpg.Connection, live_schema: str, applier: BatchApplier, until: datetime) -> None:
+    # Per stream, the events before the first one that happened after `until` (a contiguous prefix).
+    rows = await conn.fetch(
+        f"""WITH cut AS (
+                SELECT stream_id, min(version) AS first_after FROM {live_schema}.timeline
+                WHERE occurred_at >= $1 GROUP BY stream_id)
+            SELECT t.event_id, t.stream_id, t.version, t.type, t.occurred_at, t.recorded_at, t.actor,
+                   t.correlation_id, t.body, t.schema_version
+            FROM {live_schema}.timeline t LEFT JOIN cut USING (stream_id)
+            WHERE cut.first_after IS NULL OR t.version < cut.first_after
+            ORDER BY t.recorded_at, t.stream_id, t.version""",
+        until,
+    )
+    batch: list[Delivery] = []
+    for r in rows:
+        env = EventEnvelope(event_id=r["event_id"], type=r["type"], schema_version=r["schema_version"],
+                            stream_id=r["stream_id"], version=r["version"], occurred_at=r["occurred_at"],
+                            recorded_at=r["recorded_at"], actor=r["actor"], correlation_id=r["correlation_id"],
+                            body=r["body"])
+        batch.append(Delivery(env.model_dump_json().encode(), event_subject("asof", env.stream_id, env.type), None))
+        if len(batch) >= _BATCH:
+            await applier.apply(conn, batch, isolate=True)
+            batch = []
+    if batch:
+        await applier.apply(conn, batch, isolate=True)
+
+
+def models_named(models: list[ReadModel], *names: str) -> list[ReadModel]:
+    """The read models with these names (what an as-of answer needs), in the given order."""
+    by_name: dict[str, Any] = {m.name: m for m in models}
+    return [by_name[n] for n in names]
