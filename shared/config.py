@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     db_idle_in_transaction_timeout_ms: int = 10_000
 
     events_duplicate_window_s: float = 600.0
+    # Copies of each stream kept by a NATS cluster (3 in infra/cluster; 1 on a single server).
+    stream_replicas: int = 1
+    # Port of the process's own /metrics, /healthz and /readyz (shared/metrics.py); unset: none.
+    metrics_port: int | None = None
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500
     relay_puback_timeout_s: float = 5.0
@@ -42,6 +46,23 @@ class Settings(BaseSettings):
     projection_fetch_timeout_s: float = 1.0
     projection_nak_delay_s: float = 2.0
     projection_gap_delay_s: float = 5.0
+
+    # Supervision view: points behind plan for amber / red, days without a report before it is stale.
+    schedule_amber_points: float = 10
+    schedule_red_points: float = 30
+    stale_report_days: int = 30
+    # A message delivered to a consumer that crashed comes back only after this; until then later
+    # events of its streams wait as gaps. Lower means faster recovery, but a batch must finish in it.
+    consumer_ack_wait_s: float = 30.0
+
+    # HMAC key of the activities' check-in codes (HUIMIN_ACTIVITIES_CHECKIN_SECRET): set it in production.
+    activities_checkin_secret: str = "huimin-dev-checkin-secret"
+
+    # Feedback (代表建议和意见): default answer period, reminder lead time, rounds, deadline sweep.
+    feedback_due_days: int = Field(default=30, ge=1, le=365)
+    feedback_reminder_days: int = Field(default=3, ge=0, le=60)
+    feedback_max_rounds: int = Field(default=2, ge=1, le=5)  # 不满意 reopens until this round
+    feedback_sweep_interval_s: float = 300.0
 
 
 @lru_cache(maxsize=1)

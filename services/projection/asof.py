@@ -35,14 +35,14 @@ def end_of_day(day: date) -> datetime:
     return start_of_day(day + timedelta(days=1))
 
 
-async def as_of(pool: asyncpg.Pool, live_schema: str, models: list[ReadModel], registry: EventRegistry, day: date,
-                answer: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+async def as_of(conn: asyncpg.Connection, live_schema: str, models: list[ReadModel], registry: EventRegistry,
+                day: date, answer: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Build `models` from the history up to `day` in a scratch schema, run `answer` on it, discard it."""
     scratch = f"asof_{uuid.uuid4().hex[:12]}"
     applier = BatchApplier(models, registry)
     result: list[T] = []
     try:
-        async with pool.acquire() as conn, conn.transaction():
+        async with conn.transaction():
             await conn.execute(f"CREATE SCHEMA {scratch}")
             await conn.execute(f"SET LOCAL search_path TO {scratch}, {live_schema}")
             await conn.execute(CONSUMER_DDL)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
 from pydantic import Field
 
 from shared.contracts.base import Command, Query
@@ -22,3 +25,25 @@ class GetTimeline(Query):
 
     ref: str = Field(min_length=1, max_length=200, description="an id: project-2026-01, d001, a feedback id ...")
     limit: int = Field(default=500, ge=1, le=5000)
+
+
+class GetSupervision(Query):
+    """The supervision view (监督视图) of one project, today or as it stood on a past date."""
+
+    name = "get"
+
+    project_id: str = Field(min_length=1, max_length=100)
+    as_of: date | None = Field(default=None, description="a past date: the view as it stood then; default today")
+
+
+class CityBoard(Query):
+    """The city board of a year: every project with status, percent and phase compliance."""
+
+    name = "city"
+
+    year: int = Field(ge=2000, le=2100)
+    status: Literal["green", "amber", "red", "grey"] | None = None
+    township: str | None = Field(default=None, max_length=30)
+    category: str | None = Field(default=None, max_length=50)
+    lead_unit: str | None = Field(default=None, max_length=32)
+    as_of: date | None = Field(default=None, description="a past date: the board as it stood then; default today")

@@ -24,8 +24,9 @@ async def test_as_of_sees_only_what_had_happened_by_that_day(views):
     models = models_named(READ_MODELS, "projects")
 
     async def listed(day: date) -> list[str]:
-        result = await as_of(views.pool, LIVE_SCHEMA, models, registry, day,
-                             lambda conn: list_projects(conn, ListProjects(year=2026)))
+        async with views.pool.acquire() as conn:
+            result = await as_of(conn, LIVE_SCHEMA, models, registry, day,
+                                 lambda c: list_projects(c, ListProjects(year=2026)))
         return [i["project_id"] for i in result["items"]]
 
     assert await listed(T0.date() - timedelta(days=1)) == []
