@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     schedule_amber_points: float = 10
     schedule_red_points: float = 30
     stale_report_days: int = 30
+    # Performance record (履职档案): points per item, shown next to the score so a delegate can check it.
+    performance_rubric: dict[str, float] = {
+        "present": 2.0,  # 出席活动
+        "excused": 0.0,  # 请假
+        "absent": -1.0,  # 缺席
+        "walk_in": 1.0,  # 未受邀参加
+        "contact_log": 1.0,  # 联系点走访记录
+        "contact_duty": 2.0,  # 承担项目联系责任
+        "opinion": 2.0,  # 提出建议意见
+        "opinion_adopted": 1.0,  # 建议被采纳或部分采纳 (加分)
+        "evaluation_vote": 1.0,  # 参加满意度测评
+    }
     # A message delivered to a consumer that crashed comes back only after this; until then later
     # events of its streams wait as gaps. Lower means faster recovery, but a batch must finish in it.
     consumer_ack_wait_s: float = 30.0

@@ -47,3 +47,22 @@ class CityBoard(Query):
     category: str | None = Field(default=None, max_length=50)
     lead_unit: str | None = Field(default=None, max_length=32)
     as_of: date | None = Field(default=None, description="a past date: the board as it stood then; default today")
+
+
+class GetRecord(Query):
+    """A delegate's performance record (履职档案) for a year: items, score, ranks, and the events behind them."""
+
+    name = "get"
+
+    delegate_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=2000, le=2100)
+
+
+class RankRecords(Query):
+    """Delegates ranked by score for a year, in one group or the whole city."""
+
+    name = "rank"
+
+    year: int = Field(ge=2000, le=2100)
+    group_id: str | None = Field(default=None, max_length=100)
+    limit: int = Field(default=500, ge=1, le=5000)

@@ -1,0 +1,257 @@
+"""Performance records (履职档案): every delegate's participation, scored by a configured rubric.
+
+Each counted item is a row carrying the id of the event behind it, so every number links back
+to its evidence (the basis of 述职, 履职考核 and 评选先进).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+
+from shared.config import get_settings
+from shared.contracts import activities as act
+from shared.contracts import delegates as dlg
+from shared.contracts import feedback as fb
+from shared.contracts.base import EventEnvelope
+from shared.contracts.projection import GetRecord, RankRecords
+from shared.errors import NotFound
+from shared.readmodel import ReadModel
+from shared.timeutil import local_date
+
+VIEW = "record"
+
+ITEM_LABELS = {
+    "present": "出席活动", "excused": "请假", "absent": "缺席", "walk_in": "未受邀参加活动",
+    "contact_log": "联系点走访记录", "contact_duty": "承担项目联系责任", "opinion": "提出建议意见",
+    "opinion_adopted": "建议被采纳", "evaluation_vote": "参加满意度测评",
+}
+
+model = ReadModel(
+    name="record",
+    ddl="""
+    CREATE TABLE pr_delegates (delegate_id text PRIMARY KEY, name text NOT NULL, level text NOT NULL,
+                               active boolean NOT NULL DEFAULT true);
+    CREATE TABLE pr_members (delegate_id text NOT NULL, year integer NOT NULL, group_id text NOT NULL,
+                             PRIMARY KEY (delegate_id, year));
+    CREATE TABLE pr_activities (activity_id text PRIMARY KEY, year integer NOT NULL, kind text NOT NULL,
+                                title text NOT NULL, starts_on date NOT NULL);
+    CREATE TABLE pr_invited (activity_id text NOT NULL, delegate_id text NOT NULL, event_id uuid NOT NULL,
+                             PRIMARY KEY (activity_id, delegate_id));
+    CREATE TABLE pr_attendance (activity_id text NOT NULL, delegate_id text NOT NULL, status text NOT NULL,
+                                invited boolean NOT NULL, event_id uuid NOT NULL,
+                                PRIMARY KEY (activity_id, delegate_id));
+    -- One row per counted item: (delegate, year, item) and the event that proves it.
+    CREATE TABLE pr_items (delegate_id text NOT NULL, year integer NOT NULL, item text NOT NULL,
+                           ref text NOT NULL, event_id uuid NOT NULL, PRIMARY KEY (delegate_id, year, item, ref));
+    CREATE TABLE pr_feedback (feedback_id text PRIMARY KEY, year integer NOT NULL, raised_by text[] NOT NULL);
+    """,
+)
+
+
+async def _item(conn: asyncpg.Connection, delegate_id: str, year: int, item: str, ref: str, env: EventEnvelope) -> None:
+    await conn.execute("""INSERT INTO pr_items (delegate_id, year, item, ref, event_id) VALUES ($1, $2, $3, $4, $5)
+                          ON CONFLICT (delegate_id, year, item, ref) DO UPDATE SET event_id = excluded.event_id""",
+                       delegate_id, year, item, ref, env.event_id)
+
+
+@model.on(dlg.DelegateRegistered)
+@model.on(dlg.DelegateDetailsChanged)
+async def delegate(conn: asyncpg.Connection, env: EventEnvelope, e: Any) -> None:
+    """Name and level shown on the record."""
+    await conn.execute("""INSERT INTO pr_delegates (delegate_id, name, level) VALUES ($1, $2, $3)
+                          ON CONFLICT (delegate_id) DO UPDATE SET name = excluded.name, level = excluded.level""",
+                       e.delegate_id, e.name, e.level)
+
+
+@model.on(dlg.DelegateTermEnded)
+async def term_ended(conn: asyncpg.Connection, env: EventEnvelope, e: dlg.DelegateTermEnded) -> None:
+    """No longer active (the record stays)."""
+    await conn.execute("UPDATE pr_delegates SET active = false WHERE delegate_id = $1", e.delegate_id)
+
+
+@model.on(dlg.GroupMemberJoined)
+async def joined(conn: asyncpg.Connection, env: EventEnvelope, e: dlg.GroupMemberJoined) -> None:
+    """The delegate's group for the year (ranks within the group)."""
+    await conn.execute("""INSERT INTO pr_members (delegate_id, year, group_id) VALUES ($1, $2, $3)
+                          ON CONFLICT (delegate_id, year) DO UPDATE SET group_id = excluded.group_id""",
+                       e.delegate_id, e.year, e.group_id)
+
+
+@model.on(dlg.GroupMemberLeft)
+async def left(conn: asyncpg.Connection, env: EventEnvelope, e: dlg.GroupMemberLeft) -> None:
+    """Left the group."""
+    await conn.execute("DELETE FROM pr_members WHERE delegate_id = $1 AND year = $2 AND group_id = $3",
+                       e.delegate_id, e.year, e.group_id)
+
+
+@model.on(dlg.ContactDutyAssigned)
+async def duty(conn: asyncpg.Connection, env: EventEnvelope, e: dlg.ContactDutyAssigned) -> None:
+    """Each contact duty counts once per project."""
+    for delegate_id in e.delegate_ids:
+        await _item(conn, delegate_id, e.year, "contact_duty", e.project_id, env)
+
+
+@model.on(dlg.ContactDutyReleased)
+async def duty_released(conn: asyncpg.Connection, env: EventEnvelope, e: dlg.ContactDutyReleased) -> None:
+    """A released duty no longer counts."""
+    await conn.execute("DELETE FROM pr_items WHERE delegate_id = $1 AND year = $2 AND item = 'contact_duty' AND ref = $3",
+                       e.delegate_id, e.year, e.project_id)
+
+
+@model.on(act.ActivityScheduled)
+async def activity(conn: asyncpg.Connection, env: EventEnvelope, e: act.ActivityScheduled) -> None:
+    """Activities, for attendance by kind."""
+    await conn.execute("""INSERT INTO pr_activities (activity_id, year, kind, title, starts_on)
+                          VALUES ($1, $2, $3, $4, $5)""",
+                       e.activity_id, e.year, e.kind, e.title, local_date(e.starts_at))
+
+
+@model.on(act.ActivityCancelled)
+async def activity_cancelled(conn: asyncpg.Connection, env: EventEnvelope, e: act.ActivityCancelled) -> None:
+    """A cancelled activity counts for nobody."""
+    await conn.execute("DELETE FROM pr_invited WHERE activity_id = $1", e.activity_id)
+    await conn.execute("DELETE FROM pr_attendance WHERE activity_id = $1", e.activity_id)
+    await conn.execute("DELETE FROM pr_items WHERE ref = $1 AND item IN ('present', 'absent', 'excused', 'walk_in')",
+                       e.activity_id)
+
+
+@model.on(act.DelegatesInvited)
+async def invited(conn: asyncpg.Connection, env: EventEnvelope, e: act.DelegatesInvited) -> None:
+    """Invitations (the record shows invitations next to attendance)."""
+    await conn.execute("""INSERT INTO pr_invited (activity_id, delegate_id, event_id) SELECT $1, unnest($2::text[]), $3
+                          ON CONFLICT DO NOTHING""", e.activity_id, e.delegate_ids, env.event_id)
+
+
+@model.on(act.AttendanceRecorded)
+@model.on(act.AttendanceCorrected)
+async def attendance(conn: asyncpg.Connection, env: EventEnvelope, e: Any) -> None:
+    """Present / absent / excused (a correction replaces the status, the original stays in the timeline)."""
+    year = await conn.fetchval("SELECT year FROM pr_activities WHERE activity_id = $1", e.activity_id)
+    if year is None:
+        return
+    row = await conn.fetchrow("SELECT invited FROM pr_attendance WHERE activity_id = $1 AND delegate_id = $2",
+                              e.activity_id, e.delegate_id)
+    was_invited = row["invited"] if row else getattr(e, "invited", True)
+    await conn.execute("""INSERT INTO pr_attendance (activity_id, delegate_id, status, invited, event_id)
+                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (activity_id, delegate_id)
+                          DO UPDATE SET status = excluded.status, event_id = excluded.event_id""",
+                       e.activity_id, e.delegate_id, e.status, was_invited, env.event_id)
+    await conn.execute("""DELETE FROM pr_items WHERE delegate_id = $1 AND ref = $2
+                          AND item IN ('present', 'absent', 'excused', 'walk_in')""", e.delegate_id, e.activity_id)
+    item = e.status if was_invited or e.status != "present" else "walk_in"
+    await _item(conn, e.delegate_id, year, item, e.activity_id, env)
+
+
+@model.on(act.ContactLogged)
+async def contact_logged(conn: asyncpg.Connection, env: EventEnvelope, e: act.ContactLogged) -> None:
+    """Each contact log counts."""
+    await _item(conn, e.delegate_id, e.year, "contact_log", f"{e.contact_point_id}/{e.log_id}", env)
+
+
+@model.on(fb.FeedbackSubmitted)
+async def opinion(conn: asyncpg.Connection, env: EventEnvelope, e: fb.FeedbackSubmitted) -> None:
+    """Every delegate who raised an opinion gets it on the record."""
+    await conn.execute("INSERT INTO pr_feedback (feedback_id, year, raised_by) VALUES ($1, $2, $3)",
+                       e.feedback_id, e.year, e.raised_by)
+    for delegate_id in e.raised_by:
+        await _item(conn, delegate_id, e.year, "opinion", e.feedback_id, env)
+
+
+@model.on(fb.FeedbackAnswered)
+async def opinion_answered(conn: asyncpg.Connection, env: EventEnvelope, e: fb.FeedbackAnswered) -> None:
+    """An adopted (or partly adopted) opinion earns its raisers the bonus."""
+    row = await conn.fetchrow("SELECT year, raised_by FROM pr_feedback WHERE feedback_id = $1", e.feedback_id)
+    if row is None:
+        return
+    for delegate_id in row["raised_by"]:
+        if e.result in ("adopted", "partly_adopted"):
+            await _item(conn, delegate_id, row["year"], "opinion_adopted", e.feedback_id, env)
+        else:
+            await conn.execute("""DELETE FROM pr_items WHERE delegate_id = $1 AND item = 'opinion_adopted'
+                                  AND ref = $2""", delegate_id, e.feedback_id)
+
+
+@model.on(fb.EvaluationVoteCast)
+async def voted(conn: asyncpg.Connection, env: EventEnvelope, e: fb.EvaluationVoteCast) -> None:
+    """Taking part in the year-end evaluation (once per project)."""
+    await _item(conn, e.delegate_id, e.year, "evaluation_vote", e.project_id, env)
+
+
+async def _scores(conn: asyncpg.Connection, year: int) -> dict[str, float]:
+    rubric = get_settings().performance_rubric
+    scores: dict[str, float] = defaultdict(float)
+    for r in await conn.fetch("SELECT delegate_id, item, count(*) AS n FROM pr_items WHERE year = $1 GROUP BY 1, 2",
+                              year):
+        scores[r["delegate_id"]] += rubric.get(r["item"], 0.0) * r["n"]
+    return scores
+
+
+def _rank(scores: dict[str, float], ids: list[str]) -> dict[str, int]:
+    """Competition ranking (1, 2, 2, 4): equal scores share a rank."""
+    ordered = sorted(ids, key=lambda d: -scores.get(d, 0.0))
+    ranks, previous, rank = {}, None, 0
+    for position, d in enumerate(ordered, start=1):
+        if scores.get(d, 0.0) != previous:
+            rank, previous = position, scores.get(d, 0.0)
+        ranks[d] = rank
+    return ranks
+
+
+async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
+    """One delegate's record: items with rubric weight and evidence, attendance by kind, score, ranks."""
+    person = await conn.fetchrow("SELECT * FROM pr_delegates WHERE delegate_id = $1", q.delegate_id)
+    if person is None:
+        raise NotFound(f"没有该代表 / no delegate {q.delegate_id}", {"delegate_id": q.delegate_id})
+    rubric = get_settings().performance_rubric
+    rows = await conn.fetch("SELECT item, ref, event_id FROM pr_items WHERE delegate_id = $1 AND year = $2 ORDER BY 1, 2",
+                            q.delegate_id, q.year)
+    evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        evidence[r["item"]].append({"ref": r["ref"], "event_id": r["event_id"]})
+    items = [{"item": item, "label": label, "count": len(evidence[item]), "weight": rubric.get(item, 0.0),
+              "points": len(evidence[item]) * rubric.get(item, 0.0), "evidence": evidence[item]}
+             for item, label in ITEM_LABELS.items()]
+    by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"invited": 0, "present": 0, "absent": 0, "excused": 0})
+    for r in await conn.fetch("""SELECT a.kind, i.delegate_id IS NOT NULL AS invited, t.status
+                                 FROM pr_activities a
+                                 LEFT JOIN pr_invited i ON i.activity_id = a.activity_id AND i.delegate_id = $1
+                                 LEFT JOIN pr_attendance t ON t.activity_id = a.activity_id AND t.delegate_id = $1
+                                 WHERE a.year = $2 AND (i.delegate_id IS NOT NULL OR t.delegate_id IS NOT NULL)""",
+                              q.delegate_id, q.year):
+        by_kind[r["kind"]]["invited"] += int(r["invited"])
+        if r["status"]:
+            by_kind[r["kind"]][r["status"]] += 1
+    scores = await _scores(conn, q.year)
+    group_id = await conn.fetchval("SELECT group_id FROM pr_members WHERE delegate_id = $1 AND year = $2",
+                                   q.delegate_id, q.year)
+    city = [r["delegate_id"] for r in await conn.fetch("SELECT delegate_id FROM pr_delegates WHERE active")]
+    group = [r["delegate_id"] for r in await conn.fetch(
+        "SELECT delegate_id FROM pr_members WHERE year = $1 AND group_id = $2", q.year, group_id)] if group_id else []
+    return {
+        "delegate_id": q.delegate_id, "name": person["name"], "level": person["level"], "active": person["active"],
+        "year": q.year, "group_id": group_id, "items": items, "attendance_by_kind": dict(by_kind),
+        "score": round(scores.get(q.delegate_id, 0.0), 1), "rubric": rubric,
+        "rank_group": _rank(scores, group).get(q.delegate_id) if group_id else None, "group_size": len(group),
+        "rank_city": _rank(scores, city).get(q.delegate_id) if person["active"] else None, "city_size": len(city),
+    }
+
+
+async def rank_records(conn: asyncpg.Connection, q: RankRecords) -> dict[str, Any]:
+    """Delegates of a group (or the city) by score, with rank."""
+    scores = await _scores(conn, q.year)
+    if q.group_id:
+        rows = await conn.fetch("""SELECT d.delegate_id, d.name FROM pr_members m JOIN pr_delegates d USING (delegate_id)
+                                   WHERE m.year = $1 AND m.group_id = $2""", q.year, q.group_id)
+    else:
+        rows = await conn.fetch("SELECT delegate_id, name FROM pr_delegates WHERE active")
+    names = {r["delegate_id"]: r["name"] for r in rows}
+    ranks = _rank(scores, list(names))
+    items = sorted(({"delegate_id": d, "name": n, "score": round(scores.get(d, 0.0), 1), "rank": ranks[d]}
+                    for d, n in names.items()), key=lambda i: (i["rank"], i["delegate_id"]))
+    return {"year": q.year, "group_id": q.group_id, "items": items[:q.limit], "total": len(items)}
+
+
+QUERIES = {GetRecord: get_record, RankRecords: rank_records}
