@@ -25,3 +25,15 @@ unit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .huimin
+
+# Benchmarks (measurements, never part of `make test`): BENCH_ARGS="--scale 0.1" for a smaller run.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/huimin bench $(BENCH_ARGS)
+
+# Soak (never part of `make test`): DURATION seconds of mixed load with random faults, then `huimin verify`.
+DURATION ?= 60
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak.run --duration $(DURATION)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -28,6 +30,7 @@ from shared.contracts.base import EventEnvelope, EventRegistry
 from shared.db import TRANSIENT_DB_ERRORS, check_schema_name
 from shared.leader import leadership
 from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG, CONSUMER_LAST_APPLIED, EVENTS_CONSUMED
 from shared.readmodel import ANY_EVENT, Apply, ReadModel
 from shared.subjects import EVENTS_STREAM
 
@@ -136,7 +139,9 @@ class BatchApplier:
         await conn.execute(
             """INSERT INTO dead_letters (event_id, stream_seq, subject, error, payload) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT DO NOTHING""",
-            env.event_id if env else None, d.seq, d.subject, error, d.data.decode(errors="replace"),
+            # PostgreSQL text cannot hold NUL: store it as U+FFFD, or the poison would block the consumer.
+            env.event_id if env else None, d.seq, d.subject, error,
+            d.data.decode(errors="replace").replace("\x00", "\ufffd"),
         )
 
 
@@ -153,6 +158,7 @@ class EventFollower:
         # Held while a batch is applied (a projection rebuild holds it for its catch-up and swap).
         self.lock = asyncio.Lock()
         self.applied = 0
+        self.last_recorded_at: datetime | None = None  # latest recorded time of an applied event (read-model lag)
         self.active = False
 
     def consumer_config(self) -> ConsumerConfig:
@@ -164,7 +170,7 @@ class EventFollower:
             deliver_policy=DeliverPolicy.ALL,
             filter_subject=None if many else self.subjects[0],
             filter_subjects=self.subjects if many else None,
-            ack_wait=30,
+            ack_wait=self.settings.consumer_ack_wait_s,
             max_deliver=-1,
             max_ack_pending=10_000,
         )
@@ -220,7 +226,8 @@ class EventFollower:
     async def _follow_once(self, psub: JetStreamContext.PullSubscription) -> None:
         try:
             msgs = await psub.fetch(self.settings.projection_batch_size, timeout=self.settings.projection_fetch_timeout_s)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py 2.16 also raises the builtin one (busy loop)
+            CONSUMER_LAG.labels(self.durable).set(0)  # nothing left to deliver
             return
         except nats.errors.Error as exc:
             log.warning("fetch failed; retrying", error=repr(exc))
@@ -241,6 +248,19 @@ class EventFollower:
             else:
                 await m.ack()
         self.applied += sum(o is Outcome.APPLIED for o in outcomes)
+        self._note_recorded([m for m, o in zip(msgs, outcomes, strict=True) if o is Outcome.APPLIED])
+        for outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.durable, outcome.value).inc()
+        if msgs:
+            CONSUMER_LAG.labels(self.durable).set(msgs[-1].metadata.num_pending)
+
+    def _note_recorded(self, applied: list[Msg]) -> None:
+        for m in applied:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                at = datetime.fromisoformat(json.loads(m.data)["recorded_at"])
+                if self.last_recorded_at is None or at > self.last_recorded_at:
+                    self.last_recorded_at = at
+                    CONSUMER_LAST_APPLIED.labels(self.durable).set(at.timestamp())
 
     async def apply(self, schema: str, batch: list[Delivery]) -> list[Outcome]:
         """Apply a batch to the tables of `schema` in one transaction (retried event by event on a failure)."""

@@ -24,6 +24,9 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+    # What asyncpg raises on a connection whose server went away mid-query ("cannot switch to
+    # state ...; another operation is in progress"), e.g. during a PostgreSQL restart.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -79,6 +82,10 @@ async def ensure_schema(dsn: str, schema: str) -> None:
     """Create the service's schema if it does not exist yet."""
     conn = await asyncpg.connect(dsn)
     try:
+        # A role confined to a schema made for it (infra/postgres) may not CREATE on the database,
+        # and PostgreSQL checks that privilege even for IF NOT EXISTS: look first.
+        if await conn.fetchval("SELECT true FROM pg_namespace WHERE nspname = $1", check_schema_name(schema)):
+            return
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {check_schema_name(schema)}")
     except asyncpg.exceptions.UniqueViolationError:
         pass  # created concurrently by another instance

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ import asyncpg
 
 from shared.contracts.base import Command, EventEnvelope
 from shared.decider import DecisionContext, Decider
-from shared.eventstore.store import EventStore, NewEvent
+from shared.eventstore.store import EventStore, NewEvent, VersionConflict
 from shared.rpc import RequestContext
 
 
@@ -19,17 +20,20 @@ async def execute(
     stream_id: str,
     command: Command,
     ctx: RequestContext,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime | Callable[[Any], datetime | None] | None = None,
     conn: asyncpg.Connection | None = None,
+    causation_id: str | None = None,
 ) -> list[EventEnvelope]:
     """Decide a command on the stream's current state and append the outcome at that version.
 
-    With `conn` (in a transaction) the append commits together with the caller's other writes.
+    `occurred_at` may be a function of the state before the decision, for business times only the
+    stream knows (e.g. attendance happened when the activity started). With `conn` (in a
+    transaction) the append commits together with the caller's other writes.
     """
     history, version = await store.load_events(stream_id, conn)
     state = decider.fold(history)
     events = decider.decide(command, state, DecisionContext(now=ctx.received_at, actor=ctx.actor))
-    when = occurred_at or ctx.received_at
+    when = (occurred_at(state) if callable(occurred_at) else occurred_at) or ctx.received_at
     return await store.append(
         stream_id,
         version,
@@ -37,5 +41,35 @@ async def execute(
         actor=ctx.actor,
         correlation_id=ctx.correlation_id,
         recorded_at=ctx.received_at,
+        causation_id=causation_id,
         conn=conn,
     )
+
+
+RETRY_ATTEMPTS = 3
+
+
+async def execute_retrying(
+    store: EventStore,
+    decider: Decider[Any],
+    stream_id: str,
+    command: Command,
+    ctx: RequestContext,
+    occurred_at: datetime | Callable[[Any], datetime | None] | None = None,
+    conn: asyncpg.Connection | None = None,
+    causation_id: str | None = None,
+) -> list[EventEnvelope]:
+    """`execute`, deciding again on the fresh state after losing a race with another append.
+
+    With `conn`, each attempt runs in a savepoint, so a lost race undoes only that attempt.
+    """
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            if conn is None:
+                return await execute(store, decider, stream_id, command, ctx, occurred_at, causation_id=causation_id)
+            async with conn.transaction():
+                return await execute(store, decider, stream_id, command, ctx, occurred_at, conn, causation_id)
+        except VersionConflict:
+            if attempt == RETRY_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

@@ -36,6 +36,7 @@ from shared.errors import HuiminError
 from shared.eventstore.migrations import migrations_in
 from shared.leader import leadership
 from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG, INGEST_MESSAGES
 from shared.rpc import RequestContext, encode
 from shared.subjects import INGEST_PREFIX, INGEST_STREAM, ingest_result_subject, ingest_subject
 
@@ -89,8 +90,9 @@ def reasons_of(exc: HuiminError) -> list[dict[str, Any]]:
     """The reasons a domain error gives, one per detail when details name fields."""
     zh, en = _split(exc.message)
     details = exc.details if isinstance(exc.details, list) else []
+    # A detail may carry its own finer code (e.g. "percent_decreased"); else the error's code.
     per_field = [
-        reason(str(exc.code), *_split(str(d.get("message", exc.message))), field=d.get("field"))
+        reason(str(d.get("code") or exc.code), *_split(str(d.get("message", exc.message))), field=d.get("field"))
         for d in details if isinstance(d, dict) and "field" in d
     ]
     return per_field or [reason(str(exc.code), zh, en)]
@@ -103,6 +105,17 @@ def validation_reasons(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
                field=".".join(map(str, e["loc"])) or None)
         for e in exc.errors(include_url=False, include_input=False)
     ]
+
+
+def _without_nul(value: Any) -> Any:
+    """The same data with every U+0000 in its strings written as the visible escape \\u0000."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 class IngestConsumer:
@@ -146,7 +159,8 @@ class IngestConsumer:
         """The durable consumer: every department, the kinds this service owns."""
         return ConsumerConfig(
             durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-            filter_subjects=[ingest_subject("*", k) for k in sorted(self.kinds)], ack_wait=60, max_deliver=-1,
+            filter_subjects=[ingest_subject("*", k) for k in sorted(self.kinds)],
+            ack_wait=self.settings.consumer_ack_wait_s, max_deliver=-1,
         )
 
     async def run(self) -> None:
@@ -180,10 +194,13 @@ class IngestConsumer:
             while True:
                 try:
                     msgs = await psub.fetch(50, timeout=self.settings.projection_fetch_timeout_s)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):  # nats-py 2.16 also raises the builtin one
+                    CONSUMER_LAG.labels(self.durable).set(0)
                     continue
                 for msg in msgs:  # one at a time: a department's messages keep their order
                     await self._handle(msg)
+                if msgs:
+                    CONSUMER_LAG.labels(self.durable).set(msgs[-1].metadata.num_pending)
         finally:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
@@ -203,6 +220,7 @@ class IngestConsumer:
                               headers={"Nats-Msg-Id": f"result-{self.service}-{result['stream_seq']}"})
         await msg.ack()
         self.processed += 1
+        INGEST_MESSAGES.labels(result.get("kind", "?"), result.get("status", "?")).inc()
 
     async def process(self, subject: str, data: bytes, seq: int) -> dict[str, Any]:
         """Record one message and return its result (the stored one if it was seen before)."""
@@ -217,7 +235,7 @@ class IngestConsumer:
             payload = json.loads(data)
             claimed = payload.get("message_id") if isinstance(payload, dict) else None
             base["message_id"] = claimed if isinstance(claimed, str) and _MESSAGE_ID.match(claimed) else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting, else a poison retried forever
             return await self._reject(subject, data, base, [reason("unparseable", "消息不是有效的 JSON", "not valid JSON")])
         if kind not in self.kinds:
             return await self._reject(subject, data, base, [reason("unknown_kind", f"未知的消息类型 {kind}",
@@ -254,6 +272,8 @@ class IngestConsumer:
 
     async def _reject(self, subject: str, data: bytes, base: dict[str, Any],
                       reasons: list[dict[str, Any]]) -> dict[str, Any]:
+        # Reasons quote field names from the input, which may hold U+0000 (jsonb refuses it): escape it.
+        reasons = _without_nul(reasons)
         result = {**base, "status": "rejected", "event_ids": [], "reasons": reasons}
         async with self.db.acquire() as conn, conn.transaction():
             await conn.execute(

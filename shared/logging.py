@@ -30,6 +30,16 @@ def configure_logging(settings: Settings, service: str) -> None:
     )
     structlog.contextvars.bind_contextvars(service=service)
     logging.basicConfig(level=max(level, logging.WARNING), stream=sys.stderr)
+    if as_json:
+        # Library records (asyncpg, nats, FastStream) as JSON lines too: one format for the log shipper.
+        json_lines = structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.contextvars.merge_contextvars, structlog.stdlib.add_log_level,
+                               structlog.stdlib.add_logger_name, structlog.processors.TimeStamper(fmt="iso", utc=True)],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info, renderer],
+        )
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(json_lines)
     # FastStream logs every subscriber task callback at INFO; keep its warnings and errors only.
     logging.getLogger("faststream").setLevel(max(level, logging.WARNING))
 

@@ -19,16 +19,34 @@ from shared.contracts.base import EventEnvelope
 from shared.leader import leadership
 from shared.eventstore.store import Checkpoint, EventStore
 from shared.logging import get_logger
+from shared.metrics import EVENTS_RELAYED, RELAY_LAG
 from shared.subjects import EVENTS_STREAM, event_subject
 
 log = get_logger(__name__)
 
 RELAY_CURSOR = "outbox_relay"
+RELAY_LAG_COUNT_CAP = 10_000  # the relay-lag gauge counts unpublished events up to this many
 
 
 def encode_envelope(envelope: EventEnvelope) -> bytes:
     """The wire form of an event: its envelope as JSON."""
     return envelope.model_dump_json().encode()
+
+
+async def publish_events(js: JetStreamContext, service: str, envelopes: list[EventEnvelope], timeout: float) -> None:
+    """Publish events in order with Nats-Msg-Id = event_id and wait for every PubAck."""
+    # Pipelined publishes on one connection keep their order on the server.
+    futures = [
+        await js.publish_async(
+            event_subject(service, env.stream_id, env.type),
+            encode_envelope(env),
+            headers={"Nats-Msg-Id": str(env.event_id)},
+            stream=EVENTS_STREAM,
+        )
+        for env in envelopes
+    ]
+    async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow the relay's cancellation
+        await asyncio.gather(*futures)
 
 
 class OutboxRelay:
@@ -73,29 +91,33 @@ class OutboxRelay:
         self._wake.set()
 
     async def _sleep(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # arrives as the wake-up does, and the relay then never stops (service stop hangs).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
+            async with asyncio.timeout(self.settings.relay_poll_interval_s):
+                await self._wake.wait()
         self._wake.clear()
+
+    @staticmethod
+    async def _unpublished(conn: asyncpg.Connection, after: Checkpoint) -> int:
+        # Capped: counting the whole backlog after every batch made draining a large one quadratic
+        # (docs/PERFORMANCE.md); a gauge at the cap reads "this many or more".
+        return await conn.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM events WHERE (tx_id, pos) > ($1::text::xid8, $2::bigint) LIMIT $3) b",
+            str(after.tx_id), after.pos, RELAY_LAG_COUNT_CAP)
 
     async def _relay_batch(self, conn: asyncpg.Connection, checkpoint: Checkpoint) -> tuple[Checkpoint, bool]:
         batch = await self.store.read_after(checkpoint, self.settings.relay_batch_size, conn)
         if not batch:
+            RELAY_LAG.set(0)
             return checkpoint, False
-        # Pipelined publishes on one connection keep their order on the server.
-        futures = []
-        for stored in batch:
-            env = stored.envelope
-            futures.append(
-                await self.js.publish_async(
-                    event_subject(self.service, env.stream_id, env.type),
-                    encode_envelope(env),
-                    headers={"Nats-Msg-Id": str(env.event_id)},
-                    stream=EVENTS_STREAM,
-                )
-            )
-        await asyncio.wait_for(asyncio.gather(*futures), self.settings.relay_puback_timeout_s)
+        await publish_events(self.js, self.service, [s.envelope for s in batch], self.settings.relay_puback_timeout_s)
         last = batch[-1].checkpoint
         await self.store.save_cursor(RELAY_CURSOR, last, conn)
         self.published += len(batch)
+        EVENTS_RELAYED.inc(len(batch))
+        # A short batch means nothing committed is left behind; count only when the batch was full.
+        full = len(batch) >= self.settings.relay_batch_size
+        RELAY_LAG.set(await self._unpublished(conn, last) if full else 0)
         log.debug("events relayed", count=len(batch), pos=last.pos)
         return last, True

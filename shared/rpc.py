@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from shared.contracts.base import Contract
 from shared.db import TRANSIENT_DB_ERRORS
 from shared.errors import HuiminError, Unavailable, ValidationFailed, error_from_reply
 from shared.logging import get_logger
+from shared.metrics import observe_request
 
 log = get_logger(__name__)
 
@@ -34,6 +36,10 @@ ACTOR_HEADER = "Huimin-Actor"
 CORRELATION_HEADER = "Huimin-Correlation-Id"
 
 M = TypeVar("M", bound=Contract)
+
+# Largest command or query body accepted: NATS's default max_payload, which bulk imports (a file of
+# up to 1,000,000 base64 characters) fit in. A server configured for more still refuses more here.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,18 @@ Handler = Callable[[Any, RequestContext], Awaitable[dict[str, Any]]]
 def encode(data: Any) -> bytes:
     """JSON bytes of any reply or payload (pydantic models, datetimes and UUIDs included)."""
     return json.dumps(data, default=to_jsonable_python, ensure_ascii=False).encode()
+
+
+def _no_constants(token: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON and which PostgreSQL's jsonb refuses.
+    raise ValueError(f"{token} is not valid JSON")
+
+
+async def _raw_body(message: Any) -> bytes:
+    # dispatch() parses the body itself, with its own limits and errors; FastStream's default decoder
+    # would parse it first, and a body nested beyond Python's recursion limit would kill the
+    # request there, unanswered (the caller saw a timeout).
+    return message.body
 
 
 def validation_details(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
@@ -73,9 +91,12 @@ async def dispatch(
     )
     with structlog.contextvars.bound_contextvars(correlation_id=ctx.correlation_id, request=model.__name__):
         try:
+            if len(data or b"") > MAX_BODY_BYTES:
+                raise ValidationFailed(f"请求内容过大（上限 {MAX_BODY_BYTES // 1024} KiB） / request body too large",
+                                       {"bytes": len(data or b""), "max_bytes": MAX_BODY_BYTES})
             try:
-                payload = json.loads(data or b"{}")
-            except ValueError as exc:
+                payload = json.loads(data or b"{}", parse_constant=_no_constants)
+            except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
                 raise ValidationFailed("请求内容不是有效的 JSON / body is not valid JSON", str(exc)) from exc
             try:
                 request = model.model_validate(payload)
@@ -99,6 +120,7 @@ class RpcServer:
     def __init__(self, broker: NatsBroker, service: str, settings: Settings) -> None:
         self.broker, self.service, self.settings = broker, service, settings
         self.subjects: list[str] = []
+        self.models: dict[str, type[Contract]] = {}  # subject -> request model, for tools and tests
 
     def handle(self, subject: str, model: type[M]) -> Callable[[Handler], Handler]:
         """Decorator: answer requests on `subject`, validated as `model`, in the service's queue group."""
@@ -107,11 +129,16 @@ class RpcServer:
 
         def register(handler: Handler) -> Handler:
             async def endpoint(message: NatsMessage) -> bytes:
-                return encode(await dispatch(model, handler, message.body, message.headers, timeout))
+                started = time.perf_counter()
+                reply = await dispatch(model, handler, message.body, message.headers, timeout)
+                observe_request(subject, reply, time.perf_counter() - started)
+                return encode(reply)
 
             endpoint.__name__ = f"{self.service}_{handler.__name__}"
-            self.broker.subscriber(subject, queue=self.service, max_workers=self.settings.rpc_max_workers)(endpoint)
+            self.broker.subscriber(subject, queue=self.service, max_workers=self.settings.rpc_max_workers,
+                                   decoder=_raw_body)(endpoint)
             self.subjects.append(subject)
+            self.models[subject] = model
             return handler
 
         return register
@@ -132,9 +159,11 @@ class RpcClient:
         headers = {ACTOR_HEADER: actor, CORRELATION_HEADER: correlation_id or str(uuid.uuid4())}
         try:
             msg = await self.nc.request(subject, encode(body), timeout=timeout or self.timeout, headers=headers)
+        except nats.errors.MaxPayloadError:
+            return ValidationFailed(f"请求内容过大 / request body too large for {subject}").to_reply()
         except nats.errors.NoRespondersError:
             return Unavailable(f"没有服务应答 / no service answers {subject}").to_reply()
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):
             return Unavailable(f"服务应答超时 / no answer on {subject} in time").to_reply()
         return json.loads(msg.data)
 

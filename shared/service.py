@@ -8,9 +8,11 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from faststream.nats import NatsBroker
+from faststream.nats.security import NatsUserPassword
 from nats.js import JetStreamContext
 
 from shared.config import Settings
@@ -21,6 +23,7 @@ from shared.eventstore.migrations import EVENTSTORE_MIGRATIONS, Migration, apply
 from shared.eventstore.store import EventStore
 from shared.ingest import INGEST_MIGRATIONS, IngestConsumer
 from shared.logging import get_logger
+from shared.metrics import OpsServer
 from shared.outbox import OutboxRelay
 from shared.readmodel import CONSUMER_MIGRATIONS, ReadModel
 from shared.rpc import RequestContext, RpcServer
@@ -36,17 +39,46 @@ class HealthRequest(Query):
     name = "health"
 
 
+def nats_servers(url: str) -> dict[str, Any]:
+    """nats-py connect arguments of NATS_URL: every node (comma-separated) and the user's credentials.
+
+    The credentials are passed on their own, not in the URLs: nodes a cluster announces (discovered
+    servers) come without them, and a reconnect there would fail with an authorization violation.
+    """
+    servers = [urlsplit(u.strip()) for u in url.split(",") if u.strip()]
+    bare = [s._replace(netloc=s.netloc.rsplit("@", 1)[-1]).geturl() for s in servers]
+    first = servers[0]
+    if first.username and first.password:
+        return {"servers": bare, "user": unquote(first.username), "password": unquote(first.password)}
+    return {"servers": bare}
+
+
+def broker_logger(service: str) -> logging.Logger:
+    """FastStream's logger for one service: warnings and errors only (its INFO lines are task chatter)."""
+    logger = logging.getLogger(f"huimin.broker.{service}")
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
 def make_broker(settings: Settings, service: str) -> NatsBroker:
     """A FastStream NATS broker that never stops reconnecting (nats-py gives up after 60 by default)."""
     if not settings.nats_url:
         raise RuntimeError("NATS_URL is not set (`huimin up` and the tests start an embedded server)")
+    connect = nats_servers(settings.nats_url)
+    credentials = NatsUserPassword(connect["user"], connect["password"]) if "user" in connect else None
     return NatsBroker(
-        settings.nats_url,
+        connect["servers"],
+        security=credentials,
         name=f"huimin-{service}",
+        # Replies come to this service's own inbox subjects: NATS permissions can keep others out of them.
+        inbox_prefix=f"_INBOX_{service}",
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         allow_reconnect=True,
         log_level=logging.DEBUG,  # per-message "Received/Processed" lines are debug noise
+        # Through the root handlers (JSON lines in containers), not FastStream's own plain-text
+        # handler: a logger outside the "faststream" tree, which keeps its records to itself.
+        logger=broker_logger(service),
     )
 
 
@@ -76,9 +108,11 @@ class ServiceRuntime:
         self.js: JetStreamContext | None = None
         self.follower: EventFollower | None = None
         self._ingest: IngestConsumer | None = None
+        self.followed: tuple[list[ReadModel], list[str]] | None = None
         self.health_extras: dict[str, Callable[[], Awaitable[Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
+        self.ops = OpsServer(settings.metrics_port, self._readiness) if settings.metrics_port else None
         self.rpc.handle(health_subject(service), HealthRequest)(self._health)
 
     def follow_events(self, models: list[ReadModel], services: list[str]) -> None:
@@ -88,6 +122,7 @@ class ServiceRuntime:
         before start(). One durable consumer `<service>-copy` per service, one active instance.
         """
         self.migrations += [m for m in CONSUMER_MIGRATIONS if m not in self.migrations]
+        self.followed = (models, services)  # what the copy holds, for `huimin verify`
 
         async def follow_events() -> None:
             assert self.pool is not None and self.js is not None and self.settings.database_url
@@ -127,6 +162,9 @@ class ServiceRuntime:
         extras = {name: await probe() for name, probe in self.health_extras.items()}
         return {"service": self.service, "ready": all(checks.values()), "checks": checks, **extras}
 
+    async def _readiness(self) -> dict[str, Any]:
+        return await self._health(HealthRequest(), None)  # type: ignore[arg-type]
+
     async def _relay_active(self) -> bool:
         return bool(self.relay and self.relay.active)
 
@@ -134,6 +172,8 @@ class ServiceRuntime:
         """Connect to PostgreSQL and NATS, migrate, declare streams, start handlers and the relay."""
         if not self.settings.database_url:
             raise RuntimeError("DATABASE_URL is not set (`huimin up` and the tests start an embedded server)")
+        if self.ops:
+            await self.ops.start()  # first: a container healthcheck then says "not ready", not "down"
         self.pool = await create_pool(self.settings, self.settings.database_url, self.schema, self.service)
         applied = []
         if self.migrations:
@@ -168,6 +208,8 @@ class ServiceRuntime:
         # Every step is bounded: a service must stop even when NATS or PostgreSQL is already gone.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.broker.stop(), 5)
+        if self.ops:
+            await self.ops.stop()
         if self.pool:
             try:
                 await asyncio.wait_for(self.pool.close(), 5)

@@ -22,6 +22,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
         max_age=0,  # kept: the projection rebuilds from the event stream
         # Explicit, not the server default of 2 minutes (REFERENCE.md: outbox relay).
         duplicate_window=settings.events_duplicate_window_s,
+        num_replicas=settings.stream_replicas,
     )
     return [
         StreamConfig(name=EVENTS_STREAM, subjects=[f"{EVENTS_PREFIX}.>"], description="Huimin domain events", **common),
@@ -43,11 +44,13 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             await js.add_stream(desired)
             log.info("stream created", stream=desired.name)
             continue
-        if set(live.subjects or []) != set(desired.subjects or []) or live.duplicate_window != desired.duplicate_window:
+        if (set(live.subjects or []) != set(desired.subjects or []) or live.duplicate_window != desired.duplicate_window
+                or (live.num_replicas or 1) != desired.num_replicas):
             log.warning(
                 "stream config differs from the declared one; updating",
                 stream=desired.name,
                 live_subjects=live.subjects,
                 live_duplicate_window=live.duplicate_window,
+                live_replicas=live.num_replicas,
             )
             await js.update_stream(desired)

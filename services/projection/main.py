@@ -30,11 +30,16 @@ def build(settings: Settings | None = None) -> tuple[ServiceRuntime, handlers.Ru
     async def lag() -> int | None:
         return await ref.current.lag() if ref.current else None
 
+    async def last_applied_at() -> str | None:
+        at = ref.current.follower.last_recorded_at if ref.current else None
+        return at.isoformat() if at else None
+
     async def runner_active() -> bool:
         return bool(ref.current and ref.current.active)
 
     rt.background(follow_events)
     rt.health_extras["lag"] = lag
+    rt.health_extras["last_applied_at"] = last_applied_at  # recorded time of the latest applied event
     rt.health_extras["runner_active"] = runner_active
     return rt, ref
 

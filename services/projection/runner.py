@@ -113,7 +113,7 @@ class ProjectionRunner:
             while seq < end:
                 try:
                     msgs = await sub.fetch(self.settings.projection_batch_size, timeout=5)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):  # nats-py 2.16 may raise the builtin one
                     log.warning("replay ended early", reached=seq, expected=end)
                     break
                 batch = [d for d in map(delivery_of, msgs) if d.seq is not None and d.seq <= end]

@@ -7,17 +7,43 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 # A stream id is one NATS subject token: letters, digits, '-', '_' and ':' only.
 STREAM_ID_PATTERN = r"^[A-Za-z0-9_:\-]{1,200}$"
 _STREAM_ID_RE = re.compile(STREAM_ID_PATTERN)
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why PostgreSQL could not take a value (as text, jsonb or a bigint parameter), or None."""
+    if isinstance(value, str):
+        return "文本不能含有空字符 (U+0000) / text must not contain the NUL character" if "\x00" in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in _INT64 else "整数超出范围 / integer out of the 64-bit range"
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return next((why for v in value if (why := _unstorable(v))), None)
+    return None
+
+
 class Contract(BaseModel):
     """Immutable, strict-about-unknown-fields base of every message."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # No inf/NaN: PostgreSQL's jsonb refuses them, so they would fail at storage, not validation.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # PostgreSQL cannot hold U+0000 in text or jsonb, nor bind an integer beyond 64 bits (an
+        # unbounded `offset`, say): refuse such input as invalid rather than fail storing or querying it.
+        if why := _unstorable(value):
+            raise ValueError(why)
+        return value
 
 
 class Command(Contract):

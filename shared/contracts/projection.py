@@ -66,3 +66,38 @@ class RankRecords(Query):
     year: int = Field(ge=2000, le=2100)
     group_id: str | None = Field(default=None, max_length=100)
     limit: int = Field(default=500, ge=1, le=5000)
+
+
+class GroupBoard(Query):
+    """A delegate group's board: members, supervised projects with status, activities held, attendance."""
+
+    name = "group"
+
+    group_id: str = Field(min_length=1, max_length=100)
+    year: int = Field(ge=2000, le=2100)
+    as_of: date | None = Field(default=None, description="a past date: the board as it stood then; default today")
+
+
+class DepartmentBoard(Query):
+    """A department's board: its projects (lead or co-unit) with status, its open feedback, overdue answers."""
+
+    name = "department"
+
+    dept_code: str = Field(min_length=1, max_length=32)
+    year: int = Field(ge=2000, le=2100)
+    as_of: date | None = Field(default=None, description="a past date: the board as it stood then; default today")
+
+
+class GenerateBriefing(Query):
+    """A briefing (简报) for a period, in Chinese, as Markdown and HTML.
+
+    Give `start` and `end`, or `period` (week or month) and a `day` inside it.
+    """
+
+    name = "generate"
+
+    year: int = Field(ge=2000, le=2100)
+    start: date | None = None
+    end: date | None = None
+    period: Literal["week", "month"] | None = None
+    day: date | None = Field(default=None, description="a day inside the week or month")

@@ -13,6 +13,7 @@ import asyncpg
 
 from shared.contracts.base import Event, EventEnvelope, EventRegistry, is_valid_stream_id
 from shared.errors import Conflict, ValidationFailed
+from shared.metrics import EVENTS_APPENDED
 
 _COLUMNS = "pos, tx_id::text AS tx, stream_id, version, event_id, type, schema_version, data, meta, occurred_at, recorded_at"
 
@@ -127,6 +128,9 @@ class EventStore:
             raise self._conflict(stream_id, expected_version) from exc
         if not rows:
             raise self._conflict(stream_id, expected_version)
+        for row in rows:
+            # Counted at insert: a caller's transaction that rolls back afterwards still counts (rare).
+            EVENTS_APPENDED.labels(row["type"]).inc()
         return [_envelope(r) for r in sorted(rows, key=lambda r: r["version"])]
 
     @staticmethod

@@ -21,6 +21,11 @@ async def test_registered_project_is_listed(settings, nc):
     await projection.start()
     try:
         client = RpcClient(nc)
+        # A project needs its year opened and its lead unit registered first.
+        await client.call(command_subject("projects", "open_year"),
+                          {"year": 2026, "session_start": "2026-01-17", "session_end": "2026-01-20"})
+        await client.call(command_subject("projects", "register_department"),
+                          {"code": "jhzjj", "full_name": "景洪市住房和城乡建设局", "short_name": "市住建局"})
         cmd = RegisterVotedProject(
             year=2026, code="01", title="景洪市城区老旧小区改造", category="城乡建设", lead_unit="jhzjj",
             votes_for=180, votes_against=5, votes_abstain=3, voted_on="2026-01-20",

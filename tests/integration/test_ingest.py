@@ -97,3 +97,11 @@ async def test_unknown_kind_is_dead_lettered(consumer, pool):
     result = await consumer.process("huimin.ingest.jhzjj.mystery", b'{"message_id": "u1"}', 5)
     assert result["status"] == "rejected" and result["reasons"][0]["code"] == "unknown_kind"
     assert await pool.fetchval("SELECT kind FROM ingest_dead_letters WHERE stream_seq = 5") == "mystery"
+
+
+async def test_field_names_with_nul_characters_are_still_answered_and_kept(consumer, pool):
+    data = b'{"message_id": "n1", "text": "x", "stream": "s-1", "bad\\u0000key": 1}'
+    result = await consumer.process(ingest_subject("jhzjj", "note"), data, 91)
+    assert result["status"] == "rejected"
+    assert any("\\u0000" in (r["field"] or "") for r in result["reasons"])
+    assert await pool.fetchval("SELECT payload FROM ingest_dead_letters WHERE stream_seq = 91") == data

@@ -22,10 +22,19 @@ GOOD = {
 }
 
 
+async def open_year_and_lead_unit(client: RpcClient) -> None:
+    """A project needs its year opened and its lead unit registered first."""
+    await client.call(command_subject("projects", "open_year"),
+                      {"year": 2026, "session_start": "2026-01-17", "session_end": "2026-01-21"})
+    await client.call(command_subject("projects", "register_department"),
+                      {"code": "jhslj", "full_name": "景洪市水利局", "short_name": "市水利局"})
+
+
 @pytest.fixture
-async def projects_service(settings):
+async def projects_service(settings, nc):
     rt = build_projects(settings)
     await rt.start()
+    await open_year_and_lead_unit(RpcClient(nc))
     yield rt
     await rt.stop()
 
@@ -72,6 +81,7 @@ async def test_service_without_postgres_answers_unavailable_quickly(settings, nc
     await rt.start()
     client = RpcClient(nc, timeout=10)
     try:
+        await open_year_and_lead_unit(client)
         first = await client.request(SUBJECT, GOOD)
         assert first["ok"] is True, first
         health = await client.request(health_subject("projects"), {})

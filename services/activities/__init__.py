@@ -1,0 +1,1 @@
+"""The activities service: activities of delegate groups (Activity) and project contact points (ContactPoint)."""

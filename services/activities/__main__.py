@@ -1,0 +1,3 @@
+from services.activities.main import main
+
+main()

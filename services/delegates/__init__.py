@@ -1,0 +1,1 @@
+"""Delegates service: delegates and their terms, groups, leaders and committees, supervision."""

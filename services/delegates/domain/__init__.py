@@ -1,0 +1,1 @@
+"""Pure domain of the delegates service: deciders of Delegate, Group, Leader, Committee, Supervision."""

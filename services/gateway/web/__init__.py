@@ -1,0 +1,1 @@
+"""The web dashboard: server-rendered pages in Chinese (English on request), charts with ECharts."""

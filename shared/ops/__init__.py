@@ -1,0 +1,1 @@
+"""Operations tooling: NATS configuration, healthchecks, re-publishing events (docs/operations.md)."""
