@@ -19,6 +19,7 @@ from services.gateway.examples import model_example
 from services.gateway.i18n import lang_of
 from services.gateway.permissions import may, require_gateway
 from services.gateway.users import User
+from shared.contracts.base import Contract
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.rpc import validation_details
 
@@ -86,14 +87,16 @@ def catalog_router(catalog: Catalog) -> APIRouter:
     return router
 
 
-class LoginBody(BaseModel):
+# Contract, not a bare BaseModel: unknown fields, NUL characters and huge integers are refused as
+# validation errors (422) the same way as for every command.
+class LoginBody(Contract):
     """User name and password."""
 
     username: str = Field(max_length=40, examples=["office1"])
     password: str = Field(max_length=200, examples=["a-long-password"])
 
 
-class NewUser(BaseModel):
+class NewUser(Contract):
     """A user to create (admin only)."""
 
     username: str
@@ -105,7 +108,7 @@ class NewUser(BaseModel):
     group_id: str | None = None
 
 
-class NewToken(BaseModel):
+class NewToken(Contract):
     """A label saying what the token is for."""
 
     label: str = Field(min_length=1, max_length=100, examples=["教育局进度上报系统"])

@@ -135,3 +135,11 @@ async def test_create_admin_works_before_the_gateway_ever_ran(settings):
     async with running_gateway(settings) as gw:
         r = await gw.client.post("/api/v1/auth/login", json={"username": "root", "password": "first-admin-pw"})
         assert r.status_code == 200 and r.json()["user"]["display_name"] == "管理员"
+
+
+async def test_bad_login_bodies_are_validation_errors_not_server_errors(gw):
+    for body in ({"username": "office\u00001", "password": PASSWORD}, {"username": "office1"},
+                 {"username": "office1", "password": PASSWORD, "role": "admin"}):
+        r = await gw.client.post("/api/v1/auth/login", json=body)
+        assert r.status_code == 422, (body, r.status_code, r.text)
+        assert r.json()["code"] == "validation"
