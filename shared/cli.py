@@ -17,7 +17,7 @@ from shared.config import get_settings
 from shared import demo
 from shared.bench import cli as bench_cli
 from shared.rpc import RpcClient
-from shared.runtime.stack import SERVICES, Stack, wait_ready
+from shared.runtime.stack import SERVICES, NotReady, Stack, wait_ready
 from shared.subjects import command_subject, health_subject, query_subject
 
 
@@ -58,7 +58,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url, db_url = stack.start_servers()
         for name in SERVICES:
             stack.start_service(name)
-        asyncio.run(wait_ready(nats_url, SERVICES))
+        try:
+            asyncio.run(wait_ready(nats_url, SERVICES))
+        except NotReady as exc:
+            print(f"{exc}: see {settings.data_dir}/logs/{exc.service}.log", file=sys.stderr, flush=True)
+            return 1
         if not args.no_demo:
             counts = asyncio.run(_with_client(nats_url, demo.load_all))
             print("演示数据 demo data:", json.dumps(counts, ensure_ascii=False))

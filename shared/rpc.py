@@ -122,10 +122,13 @@ class RpcServer:
         self.subjects: list[str] = []
         self.models: dict[str, type[Contract]] = {}  # subject -> request model, for tools and tests
 
-    def handle(self, subject: str, model: type[M]) -> Callable[[Handler], Handler]:
-        """Decorator: answer requests on `subject`, validated as `model`, in the service's queue group."""
+    def handle(self, subject: str, model: type[M], *, timeout_s: float | None = None) -> Callable[[Handler], Handler]:
+        """Decorator: answer requests on `subject`, validated as `model`, in the service's queue group.
+
+        `timeout_s` is for the few long operations (a rebuild) whose callers wait longer on purpose.
+        """
         # Leave headroom under the client's timeout so the caller gets our answer, not its own timeout.
-        timeout = max(0.5, self.settings.rpc_timeout_s - 0.5)
+        timeout = timeout_s or max(0.5, self.settings.rpc_timeout_s - 0.5)
 
         def register(handler: Handler) -> Handler:
             async def endpoint(message: NatsMessage) -> bytes:

@@ -201,9 +201,11 @@ class ServiceRuntime:
         """Stop handlers and background tasks, then close connections."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a task that ignores its cancellation must not hang the shutdown.
+            _, stuck = await asyncio.wait(self._tasks, timeout=5)
+            for task in stuck:
+                log.warning("background task did not stop in time", task=task.get_name())
         self._tasks.clear()
         # Every step is bounded: a service must stop even when NATS or PostgreSQL is already gone.
         with contextlib.suppress(Exception):

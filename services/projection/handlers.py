@@ -24,7 +24,8 @@ def register(rt: ServiceRuntime, runner: "RunnerRef") -> None:
         for query_cls, answer in view.QUERIES.items():
             rt.rpc.handle(query_subject(view.VIEW, query_cls.name), query_cls)(_reader(rt, answer))
 
-    @rt.rpc.handle(command_subject("projection", RebuildReadModels.name), RebuildReadModels)
+    # A rebuild replays the whole history: its caller (`huimin rebuild`) waits up to an hour.
+    @rt.rpc.handle(command_subject("projection", RebuildReadModels.name), RebuildReadModels, timeout_s=3600)
     async def rebuild(cmd: RebuildReadModels, ctx: RequestContext) -> dict[str, Any]:
         if runner.current is None or not runner.current.active:
             raise Conflict("本实例不是当前投影实例 / this instance is not the active projection runner")

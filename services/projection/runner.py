@@ -6,6 +6,7 @@ answered meanwhile; a change of table definitions triggers one at start.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -17,6 +18,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from shared.config import Settings
 from shared.consumer import EventFollower, Outcome, delivery_of
 from shared.contracts.base import EventRegistry
+from shared.errors import Conflict
 from shared.logging import get_logger
 from shared.readmodel import CONSUMER_DDL, ReadModel, ddl_fingerprint
 from shared.subjects import EVENTS_STREAM, events_wildcard
@@ -37,6 +39,7 @@ class ProjectionRunner:
         self.pool, self.js, self.settings = pool, js, settings
         self.models = models
         self.fingerprint = ddl_fingerprint(models)
+        self._rebuilding = asyncio.Lock()  # a second rebuild would drop the first one's schema under it
         self.follower = EventFollower(
             pool=pool, js=js, settings=settings, models=models, registry=registry, durable=DURABLE,
             subjects=[events_wildcard()], schema=LIVE_SCHEMA, dsn=dsn, on_active=self._build_if_needed,
@@ -71,7 +74,13 @@ class ProjectionRunner:
             await self.rebuild()
 
     async def rebuild(self) -> dict[str, Any]:
-        """Replay HUIMIN_EVENTS into fresh tables and swap them in for the live ones."""
+        """Replay HUIMIN_EVENTS into fresh tables and swap them in for the live ones (one at a time)."""
+        if self._rebuilding.locked():
+            raise Conflict("读模型正在重建 / a rebuild is already running")
+        async with self._rebuilding:
+            return await self._rebuild()
+
+    async def _rebuild(self) -> dict[str, Any]:
         await self._create_schema(NEXT_SCHEMA)
         end = (await self.js.stream_info(EVENTS_STREAM)).state.last_seq
         replayed = await self._replay(NEXT_SCHEMA, 1, end)

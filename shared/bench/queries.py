@@ -118,7 +118,7 @@ async def measure(nc: NatsClient, shape: Shape, *, samples: int, runs: int, repo
                         **summarise(results, ["p50_ms", "p99_ms"])}
         reporter.line(f"  query {subject}: p50 {out[subject]['p50_ms']} ms, p99 {out[subject]['p99_ms']} ms")
     for label in NAMED:
-        if not any(v.get("named") == label for v in out.values()):
+        if not any(named(subject) == label for subject in out):
             out[f"({label})"] = {"available": False, "reason": "no projection view answers it yet"}
     return out
 

@@ -95,10 +95,21 @@ async def wait_ready(nats_url: str, services: list[str], timeout: float = 60.0) 
     """Wait until every service reports itself ready over NATS."""
     nc = await nats.connect(nats_url)
     client = RpcClient(nc, timeout=1)
+    waiting = ""
     try:
         async with asyncio.timeout(timeout):
-            for name in services:
-                while not (await client.request(health_subject(name), {})).get("ready"):
+            for waiting in services:
+                while not (await client.request(health_subject(waiting), {})).get("ready"):
                     await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise NotReady(waiting, timeout) from None
     finally:
         await nc.close()
+
+
+class NotReady(Exception):
+    """A service did not report itself ready in time."""
+
+    def __init__(self, service: str, timeout: float) -> None:
+        super().__init__(f"service {service} did not become ready within {timeout:g} s")
+        self.service = service
