@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.projects.department import department_decider, registered
-from services.projects.execution import run
+from shared.handling import execute_retrying
 from services.projects.imports import (
     DEPARTMENT_COLUMNS, PROJECT_COLUMNS, RowError, department_command, project_command, read_table, records,
 )
@@ -61,7 +61,7 @@ async def _one(store: EventStore, decider: Decider[Any], stream_id: str, cmd: Co
             "field": "code", "code": "exists_with_other_content",
             "message": "编号已登记且内容不同；如需修改请逐项办理 / already registered with other content"}]}
     try:
-        events = await run(store, decider, stream_id, cmd, ctx, occurred_at)
+        events = await execute_retrying(store, decider, stream_id, cmd, ctx, occurred_at)
     except HuiminError as exc:
         return {"status": "error", "id": stream_id, "reasons": _error_details(exc)}
     return {"status": "created", "id": stream_id, "event_ids": [str(e.event_id) for e in events]}

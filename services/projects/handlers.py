@@ -10,7 +10,8 @@ import pydantic
 
 from services.projects import bulk
 from services.projects.department import department_decider
-from services.projects.execution import reply, run
+from services.projects.execution import reply
+from shared.handling import execute_retrying
 from services.projects.project import COMMANDS, project_decider
 from services.projects.rules import refuse
 from services.projects.world import load_world
@@ -43,7 +44,7 @@ async def decide_on_project(store: EventStore, cmd: ProjectCommand | RegisterVot
     """Run a project command with the facts of its year (and the department registry for a registration)."""
     world = await load_world(store, cmd.year, with_departments=isinstance(cmd, RegisterVotedProject), conn=conn)
     day: date = getattr(cmd, BUSINESS_DAY[type(cmd)])
-    return await run(store, project_decider(world), project_stream_id(cmd.year, cmd.code), cmd, ctx,
+    return await execute_retrying(store, project_decider(world), project_stream_id(cmd.year, cmd.code), cmd, ctx,
                      start_of_day(day), conn)
 
 
@@ -79,7 +80,7 @@ def register(rt: ServiceRuntime) -> None:
         stream_id = year_stream_id(cmd.year)
         # The year begins when the session ends; adjustments and closing happen when recorded.
         when = start_of_day(cmd.session_end) if isinstance(cmd, OpenYear) else None
-        return reply(stream_id, await run(store(), year_decider, stream_id, cmd, ctx, when))
+        return reply(stream_id, await execute_retrying(store(), year_decider, stream_id, cmd, ctx, when))
 
     for cmd_cls in (OpenYear, AdjustYearCalendar, CloseYear):
         on(cmd_cls)(year_command)
@@ -87,7 +88,7 @@ def register(rt: ServiceRuntime) -> None:
     @on(RegisterDepartment)
     async def register_department(cmd: RegisterDepartment, ctx: RequestContext) -> dict[str, Any]:
         stream_id = department_stream_id(cmd.code)
-        return reply(stream_id, await run(store(), department_decider, stream_id, cmd, ctx))
+        return reply(stream_id, await execute_retrying(store(), department_decider, stream_id, cmd, ctx))
 
     async def project_command(cmd: ProjectCommand, ctx: RequestContext) -> dict[str, Any]:
         events = await decide_on_project(store(), cmd, ctx)

@@ -249,39 +249,36 @@ class FeedbackReceived(Event):
     note: str = ""
 
 
+class _DepartmentAnswer(Event):
+    """What a department's answer carries, whether it is the main answer or a co-department's part."""
+
+    type = "_DepartmentAnswer"  # a base, never stored
+
+    feedback_id: str
+    round: int
+    dept_code: str
+    answered_at: AwareDatetime
+    result: AnswerResult
+    content: str
+    planned_actions: str = ""
+    planned_by: date | None = None
+    handler: str = ""
+
+
 @registry.register
-class FeedbackAnswered(Event):
+class FeedbackAnswered(_DepartmentAnswer):
     """The main department answered the item for the current round."""
 
     type = "FeedbackAnswered"
 
-    feedback_id: str
-    round: int
-    dept_code: str
-    answered_at: AwareDatetime
-    result: AnswerResult
-    content: str
-    planned_actions: str = ""
-    planned_by: date | None = None
-    handler: str = ""
     late: bool = False  # answered after the due date
 
 
 @registry.register
-class FeedbackCoReplied(Event):
+class FeedbackCoReplied(_DepartmentAnswer):
     """A co-department gave its contribution (协办意见) for the current round."""
 
     type = "FeedbackCoReplied"
-
-    feedback_id: str
-    round: int
-    dept_code: str
-    answered_at: AwareDatetime
-    result: AnswerResult
-    content: str
-    planned_actions: str = ""
-    planned_by: date | None = None
-    handler: str = ""
 
 
 @registry.register

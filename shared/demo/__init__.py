@@ -8,9 +8,38 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections import Counter
 from typing import Any
 
+from shared.errors import Conflict, HuiminError
+from shared.logging import get_logger
 from shared.rpc import RpcClient
+from shared.subjects import command_subject
+
+log = get_logger(__name__)
+DEMO_ACTOR = "demo-loader"
+
+
+class CommandSender:
+    """Sends demo commands to one service, counting what was created, existed already or was refused."""
+
+    def __init__(self, client: RpcClient, service: str) -> None:
+        self.client, self.service, self.counts = client, service, Counter[str]()
+
+    async def send(self, name: str, body: dict[str, Any], counted: str | None = None) -> dict[str, Any] | None:
+        """The reply of a command, or None when it existed already or was refused (logged)."""
+        try:
+            reply = await self.client.call(command_subject(self.service, name), body, actor=DEMO_ACTOR)
+        except Conflict:
+            self.counts["existing"] += 1
+            return None
+        except HuiminError as exc:
+            self.counts["refused"] += 1
+            log.warning("demo command refused", command=name, error=exc.message, details=exc.details)
+            return None
+        if counted:
+            self.counts[counted] += 1
+        return reply
 
 
 def modules() -> list[Any]:

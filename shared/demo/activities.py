@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.demo import CommandSender
 from shared.demo import projects as projects_demo
 from shared.demo.projects import PROJECTS, YEAR
-from shared.errors import Conflict, HuiminError
 from shared.logging import get_logger
 from shared.rpc import RpcClient
-from shared.subjects import command_subject, health_subject, query_subject
+from shared.subjects import health_subject, query_subject
 from shared.timeutil import CITY_TZ
 
 ORDER = 30
-ACTOR = "demo-loader"
 # The slow project the research activity studies, as the projects demo reports it (default 04).
 SLOW = next((o[0] for o in getattr(projects_demo, "OBSTACLES", []) if o[1] == "slow_progress"), "04")
 OBSTRUCTED = "04"  # 勐罕 sewers: villagers' resistance (its contact logs and a contribution activity)
@@ -196,26 +194,11 @@ def plans(groups: list[dict[str, Any]], supervision: dict[str, dict[str, Any]]) 
     return out
 
 
-class Loader:
+class Loader(CommandSender):
     """Sends demo commands, counting what was created, what existed and what was refused."""
 
     def __init__(self, client: RpcClient) -> None:
-        self.client, self.counts = client, Counter[str]()
-
-    async def send(self, name: str, body: dict[str, Any], counted: str | None = None) -> dict[str, Any] | None:
-        """The reply of a command, or None if it existed already or was refused (logged)."""
-        try:
-            reply = await self.client.call(command_subject("activities", name), body, actor=ACTOR)
-        except Conflict:
-            self.counts["existing"] += 1
-            return None
-        except HuiminError as exc:
-            self.counts["refused"] += 1
-            log.warning("demo command refused", command=name, error=exc.message, details=exc.details)
-            return None
-        if counted:
-            self.counts[counted] += 1
-        return reply
+        super().__init__(client, "activities")
 
     async def activity(self, plan: Plan) -> None:
         """Schedule, invite, record attendance and outcome of one planned activity."""

@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.demo import DEMO_ACTOR, CommandSender
 from shared.demo.projects import DEMO_PROJECTS, YEAR
 from shared.department_client import send_messages
-from shared.errors import Conflict, HuiminError
+from shared.errors import HuiminError
 from shared.logging import get_logger
 from shared.rpc import RpcClient
 from shared.subjects import command_subject, health_subject, query_subject
 from shared.timeutil import CITY_TZ, local_date
 
 ORDER = 40  # after projects, delegates and activities: it refers to all of them
-ACTOR = "demo-loader"
 WAIT_S = 90.0
 EVALUATION = ("11-16", "12-18")  # the window the demo year gets if it has none
 log = get_logger(__name__)
@@ -133,26 +132,12 @@ def _hash(*parts: str) -> int:
     return int(hashlib.sha256("/".join(parts).encode()).hexdigest(), 16)
 
 
-class Loader:
+class Loader(CommandSender):
     """Sends the demo commands and department messages, counting what was created, existed or was refused."""
 
     def __init__(self, client: RpcClient, groups: dict[str, list[str]], supervising: dict[str, str]) -> None:
-        self.client, self.groups, self.supervising = client, groups, supervising
-        self.counts = Counter[str]()
-
-    async def send(self, name: str, body: dict[str, Any], counted: str) -> dict[str, Any] | None:
-        """The reply of a command, or None when it existed already or was refused (logged)."""
-        try:
-            reply = await self.client.call(command_subject("feedback", name), body, actor=ACTOR)
-        except Conflict:
-            self.counts["existing"] += 1
-            return None
-        except HuiminError as exc:
-            self.counts["refused"] += 1
-            log.warning("demo command refused", command=name, error=exc.message, details=exc.details)
-            return None
-        self.counts[counted] += 1
-        return reply
+        super().__init__(client, "feedback")
+        self.groups, self.supervising = groups, supervising
 
     async def departments_say(self, messages: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Department messages over HUIMIN_INGEST, counted by their results."""
@@ -283,7 +268,7 @@ class Loader:
         try:
             reply = await self.client.call(command_subject("feedback", "cast_evaluation_vote"), {
                 "project_id": project_id, "delegate_id": delegate_id, "rating": rating,
-                "voted_on": voted_on.isoformat()}, actor=ACTOR)
+                "voted_on": voted_on.isoformat()}, actor=DEMO_ACTOR)
         except HuiminError as exc:
             self.counts["votes_refused"] += 1
             if self.counts["votes_refused"] == 1:
@@ -345,7 +330,7 @@ async def _evaluation_window(client: RpcClient) -> None:
         await client.call(command_subject("projects", "adjust_year_calendar"), {
             "year": YEAR, "reason": "确定年度满意度测评时间",
             "evaluation": {"start": day(EVALUATION[0]).isoformat(), "end": day(EVALUATION[1]).isoformat()}},
-            actor=ACTOR)
+            actor=DEMO_ACTOR)
     except HuiminError as exc:  # already set (no change), or the year refuses it: the votes will say
         log.info("demo evaluation window not changed", reason=exc.message)
 
