@@ -31,7 +31,8 @@ from shared.db import TRANSIENT_DB_ERRORS, check_schema_name
 from shared.leader import leadership
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_LAST_APPLIED, EVENTS_CONSUMED
-from shared.readmodel import ANY_EVENT, Apply, ReadModel
+from shared.pipeline import BufferedConnection, TableIndex
+from shared.readmodel import ANY_EVENT, CONSUMER_DDL, Apply, ReadModel
 from shared.subjects import EVENTS_STREAM
 
 log = get_logger(__name__)
@@ -61,13 +62,18 @@ class BatchApplier:
     def __init__(self, models: list[ReadModel], registry: EventRegistry) -> None:
         self.models, self.registry = models, registry
         self._any_appliers = {m.appliers[ANY_EVENT] for m in models if ANY_EVENT in m.appliers}
+        # Appliers' writes are queued and sent in groups; the tables let unrelated groups pass each other.
+        self.tables = TableIndex.from_ddl(CONSUMER_DDL, *(m.ddl for m in models))
+        # Statements and reads the appliers issued, and the round trips they took (how well they group).
+        self.statements = self.reads = self.round_trips = 0
 
     async def apply(self, conn: asyncpg.Connection, batch: list[Delivery], *, isolate: bool = True) -> list[Outcome]:
         """Apply a batch inside the caller's transaction; transient database errors propagate.
 
         With `isolate`, each event runs in a savepoint so a poison event undoes only itself;
-        without, the batch saves two round trips per event and any error fails it whole
-        (the caller then retries it isolated).
+        without, each read model takes the whole batch in turn (its writes go out in long runs
+        of the same statement) and any error fails the batch whole (the caller then retries it
+        isolated).
         """
         envelopes: list[EventEnvelope | None] = []
         for d in batch:
@@ -80,9 +86,11 @@ class BatchApplier:
                                 streams)
         versions = {r["stream_id"]: r["version"] for r in rows}
         moved: set[str] = set()
-        outcomes = []
-        for d, env in zip(batch, envelopes, strict=True):
-            outcomes.append(await self._apply_one(conn, d, env, versions, moved, isolate))
+        if isolate:
+            outcomes = [await self._apply_one(conn, d, env, versions, moved)
+                        for d, env in zip(batch, envelopes, strict=True)]
+        else:
+            outcomes = await self._apply_by_model(conn, batch, envelopes, versions, moved)
         if moved:
             await conn.execute(
                 """INSERT INTO stream_versions (stream_id, version)
@@ -92,11 +100,9 @@ class BatchApplier:
             )
         return outcomes
 
-    async def _apply_one(self, conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None,
-                         versions: dict[str, int], moved: set[str], isolate: bool) -> Outcome:
-        if env is None:
-            await self._dead_letter(conn, d, None, "unparseable event envelope")
-            return Outcome.DEAD
+    @staticmethod
+    def _admit(env: EventEnvelope, versions: dict[str, int]) -> Outcome:
+        """APPLIED if `env` is its stream's next version, else DUPLICATE or GAP."""
         current = versions.get(env.stream_id, 0)
         if env.version <= current:
             return Outcome.DUPLICATE
@@ -104,20 +110,66 @@ class BatchApplier:
             log.warning("event version gap; waiting for the missing event", stream_id=env.stream_id,
                         version=env.version, applied=current)
             return Outcome.GAP
-        outcome = Outcome.APPLIED
-        appliers = [a for m in self.models if (a := m.appliers.get(env.type) or m.appliers.get(ANY_EVENT))]
-        if appliers:
+        return Outcome.APPLIED
+
+    def _appliers(self, env: EventEnvelope) -> list[Apply]:
+        return [a for m in self.models if (a := m.appliers.get(env.type) or m.appliers.get(ANY_EVENT))]
+
+    def _decode(self, env: EventEnvelope, appliers: list[Apply]) -> Any:
+        """The typed event, once for every read model (None for a type only catch-all appliers see)."""
+        event = self.registry.decode_envelope(env) if self.registry.knows(env.type) else None
+        if event is None and any(a not in self._any_appliers for a in appliers):
+            self.registry.decode_envelope(env)  # raises: an event type nobody registered
+        return event
+
+    async def _apply_by_model(self, conn: asyncpg.Connection, batch: list[Delivery],
+                              envelopes: list[EventEnvelope | None], versions: dict[str, int],
+                              moved: set[str]) -> list[Outcome]:
+        # Read models share no tables and no applier reads another model's tables, so each model
+        # may take the whole batch in turn: only the order within a model (and a stream) matters.
+        outcomes: list[Outcome] = []
+        todo: list[tuple[EventEnvelope, Any]] = []
+        for d, env in zip(batch, envelopes, strict=True):
+            if env is None:
+                await self._dead_letter(conn, d, None, "unparseable event envelope")
+                outcomes.append(Outcome.DEAD)
+                continue
+            outcome = self._admit(env, versions)
+            if outcome is Outcome.APPLIED:
+                if appliers := self._appliers(env):
+                    todo.append((env, self._decode(env, appliers)))
+                versions[env.stream_id] = env.version
+                moved.add(env.stream_id)
+            outcomes.append(outcome)
+        buffered = BufferedConnection(conn, self.tables)
+        for model in self.models:
+            for env, event in todo:
+                if apply := model.appliers.get(env.type) or model.appliers.get(ANY_EVENT):
+                    await apply(buffered, env, event)
+        await buffered.flush()
+        self._count(buffered)
+        return outcomes
+
+    async def _apply_one(self, conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None,
+                         versions: dict[str, int], moved: set[str]) -> Outcome:
+        if env is None:
+            await self._dead_letter(conn, d, None, "unparseable event envelope")
+            return Outcome.DEAD
+        outcome = self._admit(env, versions)
+        if outcome is not Outcome.APPLIED:
+            return outcome
+        if appliers := self._appliers(env):
             try:
-                if isolate:
-                    async with conn.transaction():  # a savepoint: a poison event undoes only itself
-                        await self._run(conn, env, appliers)
-                else:
-                    await self._run(conn, env, appliers)
+                async with conn.transaction():  # a savepoint: a poison event undoes only itself
+                    buffered = BufferedConnection(conn, self.tables)
+                    event = self._decode(env, appliers)
+                    for apply in appliers:
+                        await apply(buffered, env, event)
+                    await buffered.flush()  # inside the savepoint: the error is this event's
+                    self._count(buffered)
             except TRANSIENT_DB_ERRORS:
                 raise
             except Exception as exc:
-                if not isolate:
-                    raise
                 log.error("poison event dead-lettered", event_id=str(env.event_id), stream_id=env.stream_id,
                           type=env.type, error=repr(exc))
                 await self._dead_letter(conn, d, env, repr(exc))
@@ -127,12 +179,10 @@ class BatchApplier:
         moved.add(env.stream_id)
         return outcome
 
-    async def _run(self, conn: asyncpg.Connection, env: EventEnvelope, appliers: list[Apply]) -> None:
-        event = self.registry.decode_envelope(env) if self.registry.knows(env.type) else None
-        for apply in appliers:
-            if event is None and apply not in self._any_appliers:
-                self.registry.decode_envelope(env)  # raises: an event type nobody registered
-            await apply(conn, env, event)
+    def _count(self, buffered: BufferedConnection) -> None:
+        self.statements += buffered.sent_statements
+        self.reads += buffered.reads
+        self.round_trips += buffered.sent_groups + buffered.reads
 
     @staticmethod
     async def _dead_letter(conn: asyncpg.Connection, d: Delivery, env: EventEnvelope | None, error: str) -> None:
@@ -262,18 +312,23 @@ class EventFollower:
                     self.last_recorded_at = at
                     CONSUMER_LAST_APPLIED.labels(self.durable).set(at.timestamp())
 
-    async def apply(self, schema: str, batch: list[Delivery]) -> list[Outcome]:
-        """Apply a batch to the tables of `schema` in one transaction (retried event by event on a failure)."""
+    async def apply(self, schema: str, batch: list[Delivery], *, durable: bool = True) -> list[Outcome]:
+        """Apply a batch to the tables of `schema` in one transaction (retried event by event on a failure).
+
+        `durable=False` (tables rebuilt from the stream anyway) commits without waiting for the WAL
+        flush; the next durable commit flushes it too.
+        """
         try:
-            return await self._apply_tx(schema, batch, isolate=False)
+            return await self._apply_tx(schema, batch, isolate=False, durable=durable)
         except TRANSIENT_DB_ERRORS:
             raise
         except Exception:  # noqa: BLE001 (some event in the batch is poison: find it, keep the rest)
-            return await self._apply_tx(schema, batch, isolate=True)
+            return await self._apply_tx(schema, batch, isolate=True, durable=durable)
 
-    async def _apply_tx(self, schema: str, batch: list[Delivery], *, isolate: bool) -> list[Outcome]:
+    async def _apply_tx(self, schema: str, batch: list[Delivery], *, isolate: bool, durable: bool) -> list[Outcome]:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SET LOCAL search_path TO {check_schema_name(schema)}")
+            setup = f"SET LOCAL search_path TO {check_schema_name(schema)}"
+            await conn.execute(setup if durable else f"{setup}; SET LOCAL synchronous_commit TO off")
             return await self.applier.apply(conn, batch, isolate=isolate)
 
     async def lag(self) -> int | None:

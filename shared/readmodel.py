@@ -13,6 +13,10 @@ import asyncpg
 from shared.contracts.base import Event, EventEnvelope
 from shared.eventstore.migrations import migrations_in
 
+# An applier gets a connection whose `execute(sql, *args)` is queued and returns None (reads and the
+# end of the batch send it; shared/pipeline.py): use `execute_now` for a status such as "UPDATE 0".
+# Within a batch, each read model takes every event before the next model starts, so an applier
+# reads only its own model's tables.
 Apply = Callable[[asyncpg.Connection, EventEnvelope, Any], Awaitable[None]]
 
 # Key of an applier that sees every event (it gets None for types it cannot decode).

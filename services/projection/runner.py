@@ -59,7 +59,8 @@ class ProjectionRunner:
         return await self.follower.lag()
 
     async def _apply(self, schema: str, batch: list[Any]) -> list[Outcome]:
-        return await self.follower.apply(schema, batch)
+        # Not durable: the schema being built is thrown away unless the (durable) swap commits.
+        return await self.follower.apply(schema, batch, durable=False)
 
     async def live_fingerprint(self) -> str | None:
         """The table-definition fingerprint the live read models were built with."""
@@ -82,6 +83,8 @@ class ProjectionRunner:
 
     async def _rebuild(self) -> dict[str, Any]:
         await self._create_schema(NEXT_SCHEMA)
+        applier = self.follower.applier
+        before = applier.statements, applier.reads, applier.round_trips
         end = (await self.js.stream_info(EVENTS_STREAM)).state.last_seq
         replayed = await self._replay(NEXT_SCHEMA, 1, end)
         async with self.follower.lock:  # the live follower pauses for the catch-up and the swap
@@ -89,7 +92,9 @@ class ProjectionRunner:
             replayed += await self._replay(NEXT_SCHEMA, end + 1, final)
             await self._swap()
         await self.pool.expire_connections()  # cached statements point at the old tables
-        log.info("read models rebuilt", events=replayed, last_seq=final)
+        # Round trips against statements and reads: how well the appliers' writes grouped (issue #10).
+        log.info("read models rebuilt", events=replayed, last_seq=final, statements=applier.statements - before[0],
+                 reads=applier.reads - before[1], round_trips=applier.round_trips - before[2])
         return {"events": replayed, "last_seq": final}
 
     async def _create_schema(self, schema: str) -> None:
