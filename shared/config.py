@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     projection_nak_delay_s: float = 2.0
     projection_gap_delay_s: float = 5.0
 
+    # Department input (shared/ingest.py): messages fetched and committed together in one transaction
+    # (HUIMIN_INGEST_BATCH), and how long an idle consumer waits for the first one of a batch.
+    ingest_batch: int = Field(default=100, ge=1, le=1000)
+    ingest_fetch_timeout_s: float = 1.0
+
     # Supervision view: points behind plan for amber / red, days without a report before it is stale.
     schedule_amber_points: float = 10
     schedule_red_points: float = 30

@@ -1,7 +1,7 @@
 """Department input over JetStream `HUIMIN_INGEST`: validate, record, answer, dead-letter.
 
 A department publishes JSON on `huimin.ingest.<dept_code>.<kind>`; every message carries its
-own `message_id`. The owning service consumes it durably, one message at a time, and sends
+own `message_id`. The owning service consumes it durably, a fetched batch per transaction, and sends
 a result on `huimin.ingest.result.<dept_code>`: accepted (with event ids), duplicate (the same
 message_id was accepted before) or rejected (machine-readable reasons in Chinese and English).
 Rejected and unparseable input is kept in `ingest_dead_letters`; a redelivered message is
@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,8 @@ INGEST_MIGRATIONS = migrations_in("ingest", Path(__file__).parent / "ingest_sql"
 
 _MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,100}$"
 _MESSAGE_ID = re.compile(_MESSAGE_ID_PATTERN)
+# How long a batch waits for more messages once its first one is there (only when fewer are ready).
+_TOP_UP_S = 0.02
 
 
 class DepartmentMessage(Contract):
@@ -118,8 +121,32 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Input:
+    """One fetched message, parsed and validated as far as that goes without the database."""
+
+    subject: str
+    data: bytes
+    seq: int
+    base: dict[str, Any]
+    message: DepartmentMessage | None = None
+    reasons: list[dict[str, Any]] | None = None  # why it is rejected before its handler runs
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What makes two messages the same one: department, kind and message_id."""
+        assert self.message is not None
+        return self.base["dept_code"], self.base["kind"], self.message.message_id
+
+
 class IngestConsumer:
-    """Consumes some kinds of department input for one service; one active instance."""
+    """Consumes some kinds of department input for one service; one active instance.
+
+    Each fetched batch is recorded in one transaction, in stream order (a department's messages
+    keep their order); every message has its own savepoint, so a rejection undoes only itself.
+    Results are published after the commit and the messages acked once every result is stored
+    in the stream: a crash in between redelivers them, and the log answers them again.
+    """
 
     def __init__(self, *, service: str, schema: str, settings: Settings) -> None:
         self.service, self.schema, self.settings = service, schema, settings
@@ -192,100 +219,189 @@ class IngestConsumer:
         psub = await self.jetstream.pull_subscribe_bind(self.durable, stream=INGEST_STREAM)
         try:
             while True:
-                try:
-                    msgs = await psub.fetch(50, timeout=self.settings.projection_fetch_timeout_s)
-                except (nats.errors.TimeoutError, TimeoutError):  # nats-py 2.16 also raises the builtin one
+                msgs = await self._fetch(psub)
+                if not msgs:
                     CONSUMER_LAG.labels(self.durable).set(0)
                     continue
-                for msg in msgs:  # one at a time: a department's messages keep their order
-                    await self._handle(msg)
-                if msgs:
-                    CONSUMER_LAG.labels(self.durable).set(msgs[-1].metadata.num_pending)
+                await self._handle(msgs)
+                CONSUMER_LAG.labels(self.durable).set(msgs[-1].metadata.num_pending)
         finally:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
 
-    async def _handle(self, msg: Msg) -> None:
+    async def _fetch(self, psub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The next batch: wait for its first message, then take what else is there right now.
+
+        One fetch of the whole batch would, when the stream is nearly caught up, hold the first
+        message until the batch fills or the fetch times out; this answers it at once instead.
+        """
         try:
-            result = await self.process(msg.subject, msg.data, msg.metadata.sequence.stream)
+            msgs = await psub.fetch(1, timeout=self.settings.ingest_fetch_timeout_s)
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py 2.16 also raises the builtin one
+            return []
+        if self.settings.ingest_batch > 1:
+            with contextlib.suppress(nats.errors.TimeoutError, TimeoutError):
+                msgs += await psub.fetch(self.settings.ingest_batch - 1, timeout=_TOP_UP_S)
+        return msgs
+
+    async def _handle(self, msgs: list[Msg]) -> None:
+        try:
+            results = await self.process_batch([_delivery(m) for m in msgs])
         except TRANSIENT_DB_ERRORS as exc:
-            log.warning("ingest message not processed; redelivering later", error=repr(exc))
-            await msg.nak(delay=self.settings.projection_nak_delay_s)
+            await self._retry_later(msgs, exc)
             return
-        except Exception:  # noqa: BLE001 (it stays in the stream; the others flow meanwhile)
-            log.exception("ingest message could not even be dead-lettered; retrying later", subject=msg.subject)
-            await msg.nak(delay=30)
+        except Exception:  # noqa: BLE001 (not a message's fault: find the one that breaks the batch, keep the rest)
+            log.exception("ingest batch could not be recorded; recording its messages one by one", count=len(msgs))
+            await self._handle_one_by_one(msgs)
             return
-        await self.jetstream.publish(ingest_result_subject(result["dept_code"]), encode(result),
-                              headers={"Nats-Msg-Id": f"result-{self.service}-{result['stream_seq']}"})
-        await msg.ack()
-        self.processed += 1
-        INGEST_MESSAGES.labels(result.get("kind", "?"), result.get("status", "?")).inc()
+        await self._answer(msgs, results)
+
+    async def _handle_one_by_one(self, msgs: list[Msg]) -> None:
+        for i, msg in enumerate(msgs):
+            try:
+                results = await self.process_batch([_delivery(msg)])
+            except TRANSIENT_DB_ERRORS as exc:
+                await self._retry_later(msgs[i:], exc)
+                return
+            except Exception:  # noqa: BLE001 (it stays in the stream; the others flow meanwhile)
+                log.exception("ingest message could not even be dead-lettered; retrying later", subject=msg.subject)
+                await msg.nak(delay=30)
+                continue
+            await self._answer([msg], results)
+
+    async def _retry_later(self, msgs: list[Msg], exc: BaseException) -> None:
+        log.warning("ingest batch not recorded; redelivering later", error=repr(exc), count=len(msgs))
+        delay = self.settings.projection_nak_delay_s
+        for msg in msgs:
+            await msg.nak(delay=delay)
+        # Fetch again only once they are due: they come back before anything newer (department order).
+        await asyncio.sleep(delay)
+
+    async def _answer(self, msgs: list[Msg], results: list[dict[str, Any]]) -> None:
+        """Publish every result, wait for all their PubAcks together, then ack the messages."""
+        acks: list[asyncio.Future[Any]] = []
+        try:
+            for result in results:
+                acks.append(await self.jetstream.publish_async(
+                    ingest_result_subject(result["dept_code"]), encode(result),
+                    headers={"Nats-Msg-Id": f"result-{self.service}-{result['stream_seq']}"}))
+            await asyncio.wait_for(asyncio.gather(*acks), timeout=self.settings.relay_puback_timeout_s)
+        except Exception as exc:  # noqa: BLE001 (recorded already: a redelivery is answered from the log)
+            for ack in acks:
+                ack.cancel()
+            await self._retry_later(msgs, exc)
+            return
+        for msg in msgs:
+            await msg.ack()
+        self.processed += len(msgs)
+        for (kind, status), n in Counter((r.get("kind", "?"), r.get("status", "?")) for r in results).items():
+            INGEST_MESSAGES.labels(kind, status).inc(n)
 
     async def process(self, subject: str, data: bytes, seq: int) -> dict[str, Any]:
         """Record one message and return its result (the stored one if it was seen before)."""
-        stored = await self.db.fetchval("SELECT result FROM ingest_log WHERE stream_seq = $1", seq)
-        if stored is not None:
-            return stored
+        return (await self.process_batch([(subject, data, seq)]))[0]
+
+    async def process_batch(self, deliveries: list[tuple[str, bytes, int]]) -> list[dict[str, Any]]:
+        """Record messages (subject, data, stream_seq) in stream order in one transaction; their results.
+
+        A message seen before is answered with its stored result; one accepted before under the same
+        message_id (earlier or in this batch) is a duplicate; a rejected one is dead-lettered.
+        """
+        inputs = [self._parse(subject, data, seq) for subject, data, seq in deliveries]
+        async with self.db.acquire() as conn, conn.transaction():
+            answered = await self._logged(conn, [i.seq for i in inputs])
+            accepted = await self._accepted(conn, [i.key for i in inputs if i.message and i.seq not in answered])
+            results, new = [], []
+            for item in inputs:
+                if item.seq not in answered:  # also a stream_seq delivered twice in one batch
+                    answered[item.seq] = await self._record(conn, item, accepted)
+                    new.append((item, answered[item.seq]))
+                results.append(answered[item.seq])
+            await self._write_log(conn, new)
+        return results
+
+    def _parse(self, subject: str, data: bytes, seq: int) -> _Input:
         tokens = subject.split(".")
         dept, kind = (tokens[2], tokens[3]) if len(tokens) == 4 and subject.startswith(INGEST_PREFIX) else ("?", "?")
-        base = {"stream_seq": seq, "dept_code": dept, "kind": kind, "message_id": None,
-                "received_at": datetime.now(UTC).isoformat()}
+        item = _Input(subject, data, seq, {"stream_seq": seq, "dept_code": dept, "kind": kind, "message_id": None,
+                                           "received_at": datetime.now(UTC).isoformat()})
         try:
             payload = json.loads(data)
             claimed = payload.get("message_id") if isinstance(payload, dict) else None
-            base["message_id"] = claimed if isinstance(claimed, str) and _MESSAGE_ID.match(claimed) else None
+            item.base["message_id"] = claimed if isinstance(claimed, str) and _MESSAGE_ID.match(claimed) else None
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting, else a poison retried forever
-            return await self._reject(subject, data, base, [reason("unparseable", "消息不是有效的 JSON", "not valid JSON")])
+            item.reasons = [reason("unparseable", "消息不是有效的 JSON", "not valid JSON")]
+            return item
         if kind not in self.kinds:
-            return await self._reject(subject, data, base, [reason("unknown_kind", f"未知的消息类型 {kind}",
-                                                                   f"unknown message kind {kind}")])
-        model, handler = self.kinds[kind]
+            item.reasons = [reason("unknown_kind", f"未知的消息类型 {kind}", f"unknown message kind {kind}")]
+            return item
         try:
-            message = model.model_validate(payload)
+            item.message = self.kinds[kind][0].model_validate(payload)
         except pydantic.ValidationError as exc:
-            return await self._reject(subject, data, base, validation_reasons(exc))
-        ctx = IngestContext(dept, kind, seq, message.message_id, datetime.now(UTC))
+            item.reasons = validation_reasons(exc)
+        return item
+
+    @staticmethod
+    async def _logged(conn: asyncpg.Connection, seqs: list[int]) -> dict[int, dict[str, Any]]:
+        rows = await conn.fetch("SELECT stream_seq, result FROM ingest_log WHERE stream_seq = ANY($1::bigint[])", seqs)
+        return {r["stream_seq"]: r["result"] for r in rows}
+
+    @staticmethod
+    async def _accepted(conn: asyncpg.Connection, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Any]:
+        """The event ids of the messages among `keys` accepted before."""
+        if not keys:
+            return {}
+        rows = await conn.fetch(
+            """SELECT l.dept_code, l.kind, l.message_id, l.result -> 'event_ids' AS event_ids FROM ingest_log l
+               JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(dept_code, kind, message_id)
+                 ON (l.dept_code, l.kind, l.message_id) = (k.dept_code, k.kind, k.message_id)
+               WHERE l.status = 'accepted'""", *map(list, zip(*keys, strict=True)))
+        return {(r["dept_code"], r["kind"], r["message_id"]): r["event_ids"] for r in rows}
+
+    async def _record(self, conn: asyncpg.Connection, item: _Input,
+                      accepted: dict[tuple[str, str, str], Any]) -> dict[str, Any]:
+        """The result of one new message; its handler's writes in a savepoint of the batch."""
+        if item.message is None:
+            return _rejected(item, item.reasons or [])
+        if item.key in accepted:
+            return {**item.base, "status": "duplicate", "event_ids": accepted[item.key],
+                    "reasons": [reason("duplicate", "该消息编号已接收过，未重复记录",
+                                       "this message_id was accepted before; not recorded again")]}
+        ctx = IngestContext(item.base["dept_code"], item.base["kind"], item.seq, item.message.message_id,
+                            datetime.now(UTC))
         try:
-            async with self.db.acquire() as conn, conn.transaction():
-                earlier = await conn.fetchval(
-                    "SELECT result FROM ingest_log WHERE dept_code = $1 AND kind = $2 AND message_id = $3 "
-                    "AND status = 'accepted'", dept, kind, message.message_id)
-                if earlier is not None:
-                    result = {**base, "status": "duplicate", "event_ids": earlier["event_ids"],
-                              "reasons": [reason("duplicate", "该消息编号已接收过，未重复记录",
-                                                 "this message_id was accepted before; not recorded again")]}
-                else:
-                    events = await handler(message, ctx, conn)
-                    result = {**base, "status": "accepted", "event_ids": [str(e.event_id) for e in events],
-                              "reasons": []}
-                await self._log(conn, result)
-            return result
+            async with conn.transaction():  # a savepoint: a rejection undoes only this message
+                events = await self.kinds[ctx.kind][1](item.message, ctx, conn)
         except HuiminError as exc:
-            return await self._reject(subject, data, base, reasons_of(exc))
+            return _rejected(item, reasons_of(exc))
         except TRANSIENT_DB_ERRORS:
             raise
         except Exception as exc:  # noqa: BLE001 (kept for an operator, never dropped)
-            log.exception("ingest handler failed", subject=subject, seq=seq)
-            return await self._reject(subject, data, base, [reason("internal", "处理时发生内部错误，已保留待处理",
-                                                                   f"internal error, message kept: {exc!r}")])
-
-    async def _reject(self, subject: str, data: bytes, base: dict[str, Any],
-                      reasons: list[dict[str, Any]]) -> dict[str, Any]:
-        # Reasons quote field names from the input, which may hold U+0000 (jsonb refuses it): escape it.
-        reasons = _without_nul(reasons)
-        result = {**base, "status": "rejected", "event_ids": [], "reasons": reasons}
-        async with self.db.acquire() as conn, conn.transaction():
-            await conn.execute(
-                """INSERT INTO ingest_dead_letters (stream_seq, subject, dept_code, kind, payload, reasons)
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_seq) DO NOTHING""",
-                base["stream_seq"], subject, base["dept_code"], base["kind"], data, reasons)
-            await self._log(conn, result)
-        return result
+            log.exception("ingest handler failed", subject=item.subject, seq=item.seq)
+            return _rejected(item, [reason("internal", "处理时发生内部错误，已保留待处理",
+                                           f"internal error, message kept: {exc!r}")])
+        accepted[item.key] = event_ids = [str(e.event_id) for e in events]
+        return {**item.base, "status": "accepted", "event_ids": event_ids, "reasons": []}
 
     @staticmethod
-    async def _log(conn: asyncpg.Connection, result: dict[str, Any]) -> None:
-        await conn.execute(
-            """INSERT INTO ingest_log (stream_seq, dept_code, kind, message_id, status, result)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_seq) DO NOTHING""",
-            result["stream_seq"], result["dept_code"], result["kind"], result["message_id"], result["status"], result)
+    async def _write_log(conn: asyncpg.Connection, new: list[tuple[_Input, dict[str, Any]]]) -> None:
+        dead = [(i.seq, i.subject, r["dept_code"], r["kind"], i.data, r["reasons"])
+                for i, r in new if r["status"] == "rejected"]
+        if dead:
+            await conn.executemany(
+                """INSERT INTO ingest_dead_letters (stream_seq, subject, dept_code, kind, payload, reasons)
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_seq) DO NOTHING""", dead)
+        if new:
+            await conn.executemany(
+                """INSERT INTO ingest_log (stream_seq, dept_code, kind, message_id, status, result)
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_seq) DO NOTHING""",
+                [(r["stream_seq"], r["dept_code"], r["kind"], r["message_id"], r["status"], r) for _, r in new])
+
+
+def _rejected(item: _Input, reasons: list[dict[str, Any]]) -> dict[str, Any]:
+    # Reasons quote field names from the input, which may hold U+0000 (jsonb refuses it): escape it.
+    return {**item.base, "status": "rejected", "event_ids": [], "reasons": _without_nul(reasons)}
+
+
+def _delivery(msg: Msg) -> tuple[str, bytes, int]:
+    return msg.subject, msg.data, msg.metadata.sequence.stream
