@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.contracts.base import Command, EventEnvelope
+from shared.contracts.base import Command, Event, EventEnvelope
 from shared.decider import DecisionContext, Decider
 from shared.eventstore.store import EventStore, NewEvent, VersionConflict
 from shared.rpc import RequestContext
@@ -23,14 +23,16 @@ async def execute(
     occurred_at: datetime | Callable[[Any], datetime | None] | None = None,
     conn: asyncpg.Connection | None = None,
     causation_id: str | None = None,
+    loaded: tuple[list[Event], int] | None = None,
 ) -> list[EventEnvelope]:
     """Decide a command on the stream's current state and append the outcome at that version.
 
     `occurred_at` may be a function of the state before the decision, for business times only the
     stream knows (e.g. attendance happened when the activity started). With `conn` (in a
-    transaction) the append commits together with the caller's other writes.
+    transaction) the append commits together with the caller's other writes. `loaded`: the
+    stream's events and version when the caller already read them (with other streams, in one query).
     """
-    history, version = await store.load_events(stream_id, conn)
+    history, version = loaded if loaded is not None else await store.load_events(stream_id, conn)
     state = decider.fold(history)
     events = decider.decide(command, state, DecisionContext(now=ctx.received_at, actor=ctx.actor))
     when = (occurred_at(state) if callable(occurred_at) else occurred_at) or ctx.received_at
@@ -58,18 +60,24 @@ async def execute_retrying(
     occurred_at: datetime | Callable[[Any], datetime | None] | None = None,
     conn: asyncpg.Connection | None = None,
     causation_id: str | None = None,
+    loaded: tuple[list[Event], int] | None = None,
 ) -> list[EventEnvelope]:
     """`execute`, deciding again on the fresh state after losing a race with another append.
 
-    With `conn`, each attempt runs in a savepoint, so a lost race undoes only that attempt.
+    `loaded` (the stream as the caller read it) serves the first attempt only; a retry reloads.
+
+    With `conn` in a transaction, each attempt runs in a savepoint, so a lost race undoes only that
+    attempt. With `conn` outside one, the attempts run on it unwrapped: the append is one statement,
+    atomic on its own, and a transaction would only add two round trips.
     """
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:
-            if conn is None:
-                return await execute(store, decider, stream_id, command, ctx, occurred_at, causation_id=causation_id)
+            if conn is None or not conn.is_in_transaction():
+                return await execute(store, decider, stream_id, command, ctx, occurred_at, conn, causation_id, loaded)
             async with conn.transaction():
-                return await execute(store, decider, stream_id, command, ctx, occurred_at, conn, causation_id)
+                return await execute(store, decider, stream_id, command, ctx, occurred_at, conn, causation_id, loaded)
         except VersionConflict:
             if attempt == RETRY_ATTEMPTS:
                 raise
+            loaded = None
     raise AssertionError("unreachable")

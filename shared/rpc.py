@@ -13,13 +13,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import nats.errors
 import pydantic
 import structlog
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.aio.client import Client as NatsClient
 from pydantic_core import to_jsonable_python
 
@@ -64,11 +63,20 @@ def _no_constants(token: str) -> Any:
     raise ValueError(f"{token} is not valid JSON")
 
 
-async def _raw_body(message: Any) -> bytes:
+class RawRequest(NamedTuple):
+    """A request as it came: body bytes and headers (what an RPC endpoint is handed)."""
+
+    body: bytes
+    headers: dict[str, str] | None
+
+
+async def _raw_request(message: Any) -> RawRequest:
     # dispatch() parses the body itself, with its own limits and errors; FastStream's default decoder
     # would parse it first, and a body nested beyond Python's recursion limit would kill the
-    # request there, unanswered (the caller saw a timeout).
-    return message.body
+    # request there, unanswered (the caller saw a timeout). The headers come along with the body:
+    # taking them from a `NatsMessage` context parameter instead makes FastStream (fast_depends)
+    # resolve that context in anyio's worker thread, a thread hand-off on every request.
+    return RawRequest(message.body, message.headers)
 
 
 def validation_details(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
@@ -131,15 +139,15 @@ class RpcServer:
         timeout = timeout_s or max(0.5, self.settings.rpc_timeout_s - 0.5)
 
         def register(handler: Handler) -> Handler:
-            async def endpoint(message: NatsMessage) -> bytes:
+            async def endpoint(request: Any) -> bytes:  # a RawRequest; `Any`: FastStream passes it as is
                 started = time.perf_counter()
-                reply = await dispatch(model, handler, message.body, message.headers, timeout)
+                reply = await dispatch(model, handler, request.body, request.headers, timeout)
                 observe_request(subject, reply, time.perf_counter() - started)
                 return encode(reply)
 
             endpoint.__name__ = f"{self.service}_{handler.__name__}"
             self.broker.subscriber(subject, queue=self.service, max_workers=self.settings.rpc_max_workers,
-                                   decoder=_raw_body)(endpoint)
+                                   decoder=_raw_request)(endpoint)
             self.subjects.append(subject)
             self.models[subject] = model
             return handler

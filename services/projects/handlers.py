@@ -14,7 +14,7 @@ from services.projects.execution import reply
 from shared.handling import execute_retrying
 from services.projects.project import COMMANDS, project_decider
 from services.projects.rules import refuse
-from services.projects.world import load_world
+from services.projects.world import KnownDepartments, load_for_project
 from services.projects.year import year_decider
 from shared.contracts.base import Command, EventEnvelope
 from shared.contracts.projects import (
@@ -40,12 +40,22 @@ BUSINESS_DAY: dict[type[Command], str] = {
 
 
 async def decide_on_project(store: EventStore, cmd: ProjectCommand | RegisterVotedProject, ctx: RequestContext,
-                            conn: asyncpg.Connection | None = None) -> list[EventEnvelope]:
-    """Run a project command with the facts of its year (and the department registry for a registration)."""
-    world = await load_world(store, cmd.year, with_departments=isinstance(cmd, RegisterVotedProject), conn=conn)
+                            conn: asyncpg.Connection | None = None,
+                            known: KnownDepartments | None = None) -> list[EventEnvelope]:
+    """Run a project command with the facts of its year (and its units' registration for a registration).
+
+    Everything runs on one connection (the caller's, or one taken from the pool for the whole
+    command): the units, the year and project streams (one query), then the append.
+    """
+    if conn is None:
+        async with store.pool.acquire() as own:
+            return await decide_on_project(store, cmd, ctx, own, known)
+    project_id = project_stream_id(cmd.year, cmd.code)
+    units = [cmd.lead_unit, *cmd.co_units] if isinstance(cmd, RegisterVotedProject) else []
+    world, project = await load_for_project(store, cmd.year, project_id, units=units, known=known, conn=conn)
     day: date = getattr(cmd, BUSINESS_DAY[type(cmd)])
-    return await execute_retrying(store, project_decider(world), project_stream_id(cmd.year, cmd.code), cmd, ctx,
-                     start_of_day(day), conn)
+    return await execute_retrying(store, project_decider(world), project_id, cmd, ctx, start_of_day(day), conn,
+                                  loaded=project)
 
 
 def progress_command(msg: ProgressMessage, dept_code: str) -> ReportProgress:
@@ -64,6 +74,8 @@ def register(rt: ServiceRuntime) -> None:
     def store() -> EventStore:
         assert rt.store is not None
         return rt.store
+
+    known = KnownDepartments()  # this runtime's: a test's next database starts with none
 
     def on(cmd_cls: type[Command]) -> Any:
         def attach(handler: Any) -> Any:
@@ -91,7 +103,7 @@ def register(rt: ServiceRuntime) -> None:
         return reply(stream_id, await execute_retrying(store(), department_decider, stream_id, cmd, ctx))
 
     async def project_command(cmd: ProjectCommand, ctx: RequestContext) -> dict[str, Any]:
-        events = await decide_on_project(store(), cmd, ctx)
+        events = await decide_on_project(store(), cmd, ctx, known=known)
         return {"project_id": project_stream_id(cmd.year, cmd.code), **reply(events[0].stream_id, events)}
 
     for cmd_cls in COMMANDS:
@@ -108,4 +120,5 @@ def register(rt: ServiceRuntime) -> None:
     @rt.ingest().kind("progress", ProgressMessage)
     async def progress_message(msg: ProgressMessage, ictx: IngestContext,
                                conn: asyncpg.Connection) -> list[EventEnvelope]:
-        return await decide_on_project(store(), progress_command(msg, ictx.dept_code), ictx.request_context(), conn)
+        return await decide_on_project(store(), progress_command(msg, ictx.dept_code), ictx.request_context(), conn,
+                                       known)

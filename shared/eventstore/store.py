@@ -149,8 +149,24 @@ class EventStore:
 
     async def load_events(self, stream_id: str, conn: asyncpg.Connection | None = None) -> tuple[list[Event], int]:
         """The typed events of one stream and its current version."""
-        envelopes = await self.load(stream_id, conn)
-        return [self.registry.decode_envelope(e) for e in envelopes], (envelopes[-1].version if envelopes else 0)
+        return (await self.load_streams([stream_id], conn))[stream_id]
+
+    async def load_streams(self, stream_ids: Sequence[str],
+                           conn: asyncpg.Connection | None = None) -> dict[str, tuple[list[Event], int]]:
+        """The typed events and current version of each stream (([], 0) if empty), in one query.
+
+        Only what deciding needs is read: no envelope is built (it would validate every row twice).
+        """
+        sql = """SELECT stream_id, version, type, schema_version, data FROM events
+                 WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"""
+        ids = list(stream_ids)
+        rows = await conn.fetch(sql, ids) if conn is not None else await self.pool.fetch(sql, ids)
+        loaded: dict[str, tuple[list[Event], int]] = {s: ([], 0) for s in ids}
+        for row in rows:
+            events, _ = loaded[row["stream_id"]]
+            events.append(self.registry.decode(row["type"], row["schema_version"], row["data"]))
+            loaded[row["stream_id"]] = (events, row["version"])
+        return loaded
 
     async def read_after(
         self, after: Checkpoint, limit: int, conn: asyncpg.Connection | None = None

@@ -1,0 +1,80 @@
+"""What an RPC handler is told about a request: actor and correlation from the headers, on the event loop."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import anyio.to_thread
+import pytest
+
+from shared.contracts.base import Command
+from shared.rpc import ACTOR_HEADER, CORRELATION_HEADER, RequestContext, RpcClient, RpcServer
+from shared.service import make_broker
+
+SUBJECT = "huimin.cmd.rpctest.echo"
+
+
+class Echo(Command):
+    """Say something back."""
+
+    name = "echo"
+
+    text: str
+
+
+@pytest.fixture
+async def echo_server(settings, monkeypatch):  # type: ignore[no-untyped-def]
+    """An RPC server answering `echo` with what its handler was told; counts hand-offs to worker threads."""
+    hops: list[Any] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    broker = make_broker(settings, "rpctest")
+    server = RpcServer(broker, "rpctest", settings)
+
+    @server.handle(SUBJECT, Echo)
+    async def echo(cmd: Echo, ctx: RequestContext) -> dict[str, Any]:
+        return {"text": cmd.text, "actor": ctx.actor, "correlation_id": ctx.correlation_id,
+                "received_at": ctx.received_at.isoformat(), "thread": threading.current_thread().name}
+
+    await broker.connect()
+    await broker.start()
+    await broker.connection.flush()
+    yield hops
+    await broker.stop()
+
+
+async def test_actor_and_correlation_reach_the_handler(echo_server, nc):
+    reply = await RpcClient(nc).request(SUBJECT, {"text": "你好"}, actor="office:王芳", correlation_id="corr-1")
+    assert reply["ok"] is True, reply
+    assert (reply["text"], reply["actor"], reply["correlation_id"]) == ("你好", "office:王芳", "corr-1")
+    assert reply["received_at"].endswith("+00:00")
+
+
+async def test_a_request_without_headers_is_the_system_under_a_new_correlation(echo_server, nc):
+    first = await nc.request(SUBJECT, b'{"text": "a"}', timeout=5)
+    second = await nc.request(SUBJECT, b'{"text": "b"}', timeout=5)
+    replies = [json.loads(m.data) for m in (first, second)]
+    assert [r["actor"] for r in replies] == ["system", "system"]
+    assert replies[0]["correlation_id"] != replies[1]["correlation_id"] and replies[0]["correlation_id"]
+
+
+async def test_requests_are_answered_without_a_worker_thread(echo_server, nc):
+    """Resolving a request's context in anyio's worker thread cost a thread hand-off per command."""
+    for i in range(5):
+        reply = await RpcClient(nc).request(SUBJECT, {"text": str(i)}, actor="office:a")
+        assert reply["ok"] and reply["thread"] == threading.main_thread().name
+    assert echo_server == [], "a request went through a worker thread"
+
+
+async def test_headers_sent_raw_are_read(echo_server, nc):
+    msg = await nc.request(SUBJECT, b'{"text": "x"}', timeout=5,
+                           headers={ACTOR_HEADER: "dept:jhslj", CORRELATION_HEADER: "c-42"})
+    reply = json.loads(msg.data)
+    assert (reply["actor"], reply["correlation_id"]) == ("dept:jhslj", "c-42")
