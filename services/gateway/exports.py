@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from openpyxl import Workbook
@@ -13,6 +14,27 @@ from services.gateway.i18n import label
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def every_page(ask: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]], payload: dict[str, Any],
+                     query: type[Any]) -> dict[str, Any]:
+    """The reply with the items of all its pages: a paged reply (`next_offset`) is asked again until the last.
+
+    An export holds every row, not the page a screen shows; the further pages are asked at the query's
+    largest `limit` unless the request chose one.
+    """
+    reply = await ask(payload)
+    if not isinstance(reply.get("next_offset"), int):
+        return reply
+    largest = query.model_json_schema().get("properties", {}).get("limit", {}).get("maximum")
+    limit = payload.get("limit") or largest or reply.get("limit")
+    body = {**payload, "limit": limit} if limit else dict(payload)
+    items, offset = list(reply.get("items") or []), int(payload.get("offset") or 0)
+    while isinstance(after := reply.get("next_offset"), int) and after > offset:
+        body, offset = {**body, "offset": after}, after
+        reply = await ask(body)
+        items += reply.get("items") or []
+    return {**reply, "items": items, "offset": int(payload.get("offset") or 0), "next_offset": None}
 
 
 def rows_of(reply: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,13 +17,13 @@ import asyncpg
 
 from shared.consumer import BatchApplier, Delivery
 from shared.contracts.base import EventEnvelope, EventRegistry
-from shared.readmodel import CONSUMER_DDL, ReadModel
+from shared.readmodel import ANY_EVENT, CONSUMER_DDL, ReadModel
 from shared.subjects import event_subject
 from shared.timeutil import start_of_day
 
 T = TypeVar("T")
 
-_BATCH = 500
+_BATCH = 1000
 
 
 class _RollBack(Exception):
@@ -49,7 +49,7 @@ async def as_of(conn: asyncpg.Connection, live_schema: str, models: list[ReadMod
             for model in models:
                 if model.ddl:
                     await conn.execute(model.ddl)
-            await _replay_until(conn, live_schema, applier, end_of_day(day))
+            await _replay_until(conn, live_schema, applier, end_of_day(day), _handled(models))
             result.append(await answer(conn))
             raise _RollBack
     except _RollBack:
@@ -57,18 +57,31 @@ async def as_of(conn: asyncpg.Connection, live_schema: str, models: list[ReadMod
     return result[0]
 
 
-async def _replay_until(conn: asyncpg.Connection, live_schema: str, applier: BatchApplier, until: datetime) -> None:
-    # Per stream, the events before the first one that happened after `until` (a contiguous prefix).
+def _handled(models: list[ReadModel]) -> list[str] | None:
+    """The event types the models apply; None when one applies every event."""
+    types = {t for m in models for t in m.appliers}
+    return None if ANY_EVENT in types else sorted(types)
+
+
+async def _replay_until(conn: asyncpg.Connection, live_schema: str, applier: BatchApplier, until: datetime,
+                        types: list[str] | None) -> None:
+    # Per stream, the events before the first one that happened after `until` (a contiguous prefix);
+    # of those only the types the models apply (contact logs, invitations ... are most of the history),
+    # numbered again 1, 2, 3 ... per stream so that the versions the appliers check stay contiguous.
     rows = await conn.fetch(
         f"""WITH cut AS (
                 SELECT stream_id, min(version) AS first_after FROM {live_schema}.timeline
                 WHERE occurred_at >= $1 GROUP BY stream_id)
-            SELECT t.event_id, t.stream_id, t.version, t.type, t.occurred_at, t.recorded_at, t.actor,
-                   t.correlation_id, t.body, t.schema_version
+            SELECT t.event_id, t.stream_id,
+                   row_number() OVER (PARTITION BY t.stream_id ORDER BY t.version)::int AS version,
+                   t.type, t.occurred_at, t.recorded_at, t.actor, t.correlation_id, t.body, t.schema_version,
+                   -- Recording order, never before an earlier version of the same stream (else a gap).
+                   max(t.recorded_at) OVER (PARTITION BY t.stream_id ORDER BY t.version) AS replay_at
             FROM {live_schema}.timeline t LEFT JOIN cut USING (stream_id)
-            WHERE cut.first_after IS NULL OR t.version < cut.first_after
-            ORDER BY t.recorded_at, t.stream_id, t.version""",
-        until,
+            WHERE (cut.first_after IS NULL OR t.version < cut.first_after)
+              AND ($2::text[] IS NULL OR t.type = ANY($2::text[]))
+            ORDER BY replay_at, t.stream_id, t.version""",
+        until, types,
     )
     batch: list[Delivery] = []
     for r in rows:
@@ -78,9 +91,18 @@ async def _replay_until(conn: asyncpg.Connection, live_schema: str, applier: Bat
                             body=r["body"])
         batch.append(Delivery(env.model_dump_json().encode(), event_subject("asof", env.stream_id, env.type), None))
         if len(batch) >= _BATCH:
-            await applier.apply(conn, batch, isolate=True)
+            await _apply(conn, applier, batch)
             batch = []
     if batch:
+        await _apply(conn, applier, batch)
+
+
+async def _apply(conn: asyncpg.Connection, applier: BatchApplier, batch: list[Delivery]) -> None:
+    # The whole batch model by model (writes grouped) in a savepoint; event by event only if that fails.
+    try:
+        async with conn.transaction():
+            await applier.apply(conn, batch, isolate=False)
+    except Exception:  # noqa: BLE001 - a poison event: the isolated pass leaves out only it
         await applier.apply(conn, batch, isolate=True)
 
 

@@ -65,25 +65,33 @@ async def group_board(conn: asyncpg.Connection, q: GroupBoard) -> dict[str, Any]
         members = await c.fetch("""SELECT m.delegate_id, coalesce(n.name, m.delegate_id) AS name, m.leader
                                    FROM bd_members m LEFT JOIN sv_names n ON n.id = m.delegate_id
                                    WHERE m.group_id = $1 ORDER BY m.delegate_id""", q.group_id)
-        supervised = {r["project_id"] for r in await c.fetch(
-            "SELECT project_id FROM sv_assignment WHERE group_id = $1", q.group_id)}
-        projects = [r for r in await projects_on(c, day, year=q.year) if r["project_id"] in supervised]
-        activities = await c.fetch("""SELECT activity_id, kind FROM sv_activities WHERE NOT cancelled AND year = $2
-                                      AND starts_on <= $3 AND $1 = ANY(group_ids)""", q.group_id, q.year, day)
-        held = Counter(a["kind"] for a in activities)
-        ids = [m["delegate_id"] for m in members]
-        marks = await c.fetch("""SELECT delegate_id, status FROM bd_attendance
-                                 WHERE activity_id = ANY($1::text[]) AND delegate_id = ANY($2::text[])""",
-                              [a["activity_id"] for a in activities], ids)
-        per = {d: Counter(m["status"] for m in marks if m["delegate_id"] == d) for d in ids}
+        supervised = [r["project_id"] for r in await c.fetch(
+            "SELECT project_id FROM sv_assignment WHERE group_id = $1", q.group_id)]
+        projects = await projects_on(c, day, year=q.year, project_ids=supervised)
+        activities = await c.fetch("""SELECT kind, count(*) AS n FROM sv_activities WHERE NOT cancelled AND year = $2
+                                      AND starts_on <= $3 AND group_ids @> ARRAY[$1::text] GROUP BY kind""",
+                                   q.group_id, q.year, day)
+        held = Counter({a["kind"]: a["n"] for a in activities})
+        # Attendance of the members at the group's activities, counted in PostgreSQL.
+        marks = await c.fetch("""SELECT t.delegate_id, t.status, count(*) AS n
+                                 FROM bd_attendance t JOIN sv_activities a USING (activity_id)
+                                 JOIN bd_members m ON m.delegate_id = t.delegate_id AND m.group_id = $1
+                                 WHERE NOT a.cancelled AND a.year = $2 AND a.starts_on <= $3
+                                   AND a.group_ids @> ARRAY[$1::text]
+                                 GROUP BY 1, 2""", q.group_id, q.year, day)
+        per: dict[str, Counter[str]] = {m["delegate_id"]: Counter() for m in members}
+        overall: Counter[str] = Counter()
+        for m in marks:
+            per[m["delegate_id"]][m["status"]] += m["n"]
+            overall[m["status"]] += m["n"]
         return {
             "group_id": q.group_id, "year": q.year, "as_of": day, "name": group["name"], "kind": group["kind"],
             "township": group["township"],
             "members": [dict(m) | {"attendance": rate(per[m["delegate_id"]])} for m in members],
             "projects": [project_item(r) for r in projects], "counts": _counts(projects),
-            "activities_held": {k: held[k] for k in KINDS}, "activities_total": len(activities),
+            "activities_held": {k: held[k] for k in KINDS}, "activities_total": sum(held.values()),
             "phases": {"mobilisation": held["mobilisation"] > 0, "summary": held["summary"] > 0},
-            "attendance": rate(Counter(m["status"] for m in marks)),
+            "attendance": rate(overall),
         }
 
     return await on_day(conn, q.as_of, answer, "supervision", "board")
@@ -94,8 +102,10 @@ async def department_board(conn: asyncpg.Connection, q: DepartmentBoard) -> dict
 
     async def answer(c: asyncpg.Connection, day: date) -> dict[str, Any]:
         name = await c.fetchval("SELECT name FROM bd_departments WHERE code = $1", q.dept_code)
-        rows = [r for r in await projects_on(c, day, year=q.year)
-                if r["lead_unit"] == q.dept_code or q.dept_code in r["co_units"]]
+        ids = [r["project_id"] for r in await c.fetch(
+            "SELECT project_id FROM sv_projects WHERE year = $1 AND (lead_unit = $2 OR co_units @> ARRAY[$2::text])",
+            q.year, q.dept_code)]
+        rows = await projects_on(c, day, year=q.year, project_ids=ids)
         items = await c.fetch(
             """SELECT f.feedback_id, f.project_id, f.category, f.content, f.raised_on, f.forwarded_on, f.due_on,
                       d.role, d.answered, s.status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,10 +31,11 @@ def thresholds() -> Thresholds:
     return Thresholds(s.schedule_amber_points, s.schedule_red_points, s.stale_report_days)
 
 
-def _rate(counts: Counter[str]) -> dict[str, Any]:
-    total = sum(counts[r] for r in RATINGS)
-    pleased = counts["satisfied"] + counts["basically_satisfied"]
-    return {**{r: counts[r] for r in RATINGS}, "total": total,
+def _rate(counts: Mapping[str, Any]) -> dict[str, Any]:
+    n = {r: counts.get(r) or 0 for r in RATINGS}
+    total = sum(n.values())
+    pleased = n["satisfied"] + n["basically_satisfied"]
+    return {**n, "total": total,
             "rate": round(100 * pleased / total, 1) if total else None}
 
 
@@ -42,36 +44,61 @@ async def _years(conn: asyncpg.Connection) -> dict[int, YearCalendar]:
 
 
 async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None = None,
-                      project_id: str | None = None) -> list[dict[str, Any]]:
-    """Status rows of the chosen projects on `day` (one query per table, then pure derivation)."""
-    where, args = ("year = $1", [year]) if year is not None else ("project_id = $1", [project_id])
-    projects = await conn.fetch(f"SELECT * FROM sv_projects WHERE {where} ORDER BY code", *args)
+                      project_id: str | None = None, project_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Status rows of the chosen projects on `day`: one statement with each project's numbers, then pure derivation.
+
+    Choose the projects by `year`, one `project_id`, or a list `project_ids` (with `year`: both must hold).
+    """
+    conds, args = [], []
+    for cond, value in (("p.year = ${}", year), ("p.project_id = ${}", project_id),
+                        ("p.project_id = ANY(${}::text[])", project_ids)):
+        if value is not None:
+            args.append(value)
+            conds.append(cond.format(len(args)))
+    d, open_ = f"${len(args) + 1}::date", f"${len(args) + 2}::text[]"
+    # Counted in PostgreSQL per project through its indexes (votes, feedback, activities ...): one round
+    # trip, and never the rows behind the numbers.
+    projects = await conn.fetch(
+        f"""SELECT p.*,
+                   coalesce((SELECT jsonb_agg(to_jsonb(o) ORDER BY o.obstacle_id) FROM sv_obstacles o
+                             WHERE o.project_id = p.project_id AND o.reported_on <= {d} AND o.resolved_on IS NULL),
+                            '[]') AS open_obstacles,
+                   coalesce((SELECT jsonb_object_agg(k.kind, k.n) FROM (
+                                 SELECT a.kind, count(*) AS n FROM sv_activities a
+                                 WHERE a.project_ids @> ARRAY[p.project_id] AND NOT a.cancelled AND a.starts_on <= {d}
+                                 GROUP BY a.kind) k), '{{}}') AS held,
+                   (SELECT count(*) FROM sv_contact_points c
+                    WHERE c.project_id = p.project_id AND c.established_on <= {d}) AS contact_points,
+                   (SELECT jsonb_build_object(
+                        'open', count(*) FILTER (WHERE f.status = ANY({open_})),
+                        'overdue', count(*) FILTER (WHERE f.status = ANY({open_}) AND f.status <> 'submitted'
+                                                    AND f.due_on < {d}),
+                        'answered', count(*) FILTER (WHERE f.status IN ('answered', 'closed')),
+                        'satisfied', count(*) FILTER (WHERE f.rating = 'satisfied'),
+                        'basically_satisfied', count(*) FILTER (WHERE f.rating = 'basically_satisfied'),
+                        'unsatisfied', count(*) FILTER (WHERE f.rating = 'unsatisfied'))
+                    FROM sv_feedback f WHERE f.project_id = p.project_id) AS feedback_counts,
+                   coalesce((SELECT jsonb_object_agg(v.rating, v.n) FROM sv_votes v
+                             WHERE v.project_id = p.project_id), '{{}}') AS votes
+            FROM sv_projects p WHERE {' AND '.join(conds) or 'TRUE'} ORDER BY p.code""",
+        *args, day, list(OPEN_FEEDBACK))
     if not projects:
         return []
-    ids = [p["project_id"] for p in projects]
     calendars = await _years(conn)
-    obstacles = await conn.fetch("SELECT * FROM sv_obstacles WHERE project_id = ANY($1) AND reported_on <= $2",
-                                 ids, day)
-    activities = await conn.fetch(
-        "SELECT * FROM sv_activities WHERE NOT cancelled AND starts_on <= $2 AND project_ids && $1::text[]", ids, day)
-    points = await conn.fetch("SELECT * FROM sv_contact_points WHERE project_id = ANY($1) AND established_on <= $2",
-                              ids, day)
-    feedback = await conn.fetch("SELECT * FROM sv_feedback WHERE project_id = ANY($1)", ids)
-    votes = await conn.fetch("SELECT project_id, rating FROM sv_evaluation WHERE project_id = ANY($1)", ids)
+    limits = thresholds()
     rows = []
     for p in projects:
         pid = p["project_id"]
         calendar = calendars.get(p["year"])
         milestones = [PlannedMilestone(m["name"], date.fromisoformat(m["due"]), m["weight"], m["name"] in p["done"])
                       for m in p["milestones"]]
-        open_obstacles = [dict(o) for o in obstacles if o["project_id"] == pid and o["resolved_on"] is None]
+        open_obstacles = [o | {"reported_on": date.fromisoformat(o["reported_on"])} for o in p["open_obstacles"]]
         status, reasons, expected = schedule_status(
             day=day, lifecycle=p["lifecycle"], milestones=milestones, plan_start=p["plan_start"],
             plan_deadline=calendar.plan_deadline if calendar else None, plan_late=p["plan_late"],
             percent=p["percent"], last_report_on=p["last_report_on"], open_obstacles=len(open_obstacles),
-            thresholds=thresholds())
-        held = Counter(a["kind"] for a in activities if pid in a["project_ids"])
-        items = [f for f in feedback if f["project_id"] == pid]
+            thresholds=limits)
+        kinds, f = p["held"], p["feedback_counts"]
         rows.append({
             "project_id": pid, "year": p["year"], "code": p["code"], "title": p["title"], "category": p["category"],
             "lead_unit": p["lead_unit"], "co_units": p["co_units"], "townships": p["townships"],
@@ -83,18 +110,15 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
                             "overdue": not m.done and m.due < day} for m in milestones],
             "obstacles_open": open_obstacles,
             "four_ones": {
-                "contact_points": sum(1 for c in points if c["project_id"] == pid),
-                "inspections": held["inspection"], "research": held["research"],
-                "contributions": held["contribution"],
+                "contact_points": p["contact_points"],
+                "inspections": kinds.get("inspection", 0), "research": kinds.get("research", 0),
+                "contributions": kinds.get("contribution", 0),
             },
             "feedback": {
-                "open": sum(1 for f in items if f["status"] in OPEN_FEEDBACK),
-                "overdue": sum(1 for f in items if f["status"] in OPEN_FEEDBACK and f["status"] != "submitted"
-                               and f["due_on"] is not None and f["due_on"] < day),
-                "answered": sum(1 for f in items if f["status"] in ("answered", "closed")),
-                "satisfaction": _rate(Counter(f["rating"] for f in items if f["rating"])),
+                "open": f.get("open", 0), "overdue": f.get("overdue", 0), "answered": f.get("answered", 0),
+                "satisfaction": _rate(f),
             },
-            "evaluation": _rate(Counter(v["rating"] for v in votes if v["project_id"] == pid)),
+            "evaluation": _rate(p["votes"]),
         })
     return rows
 
@@ -109,17 +133,19 @@ def compliance(row: dict[str, Any]) -> dict[str, Any]:
 async def _assignment(conn: asyncpg.Connection, row: dict[str, Any], day: date) -> dict[str, Any]:
     pid = row["project_id"]
     a = await conn.fetchrow("SELECT * FROM sv_assignment WHERE project_id = $1", pid)
-    names = {r["id"]: r["name"] for r in await conn.fetch("SELECT id, name FROM sv_names")}
+    duty = await conn.fetch("SELECT delegate_id FROM sv_contact_duty WHERE project_id = $1 ORDER BY 1", pid)
+    wanted = [r["delegate_id"] for r in duty] + ([a["leader_id"], a["committee_id"], a["group_id"]] if a else [])
+    names = {r["id"]: r["name"] for r in await conn.fetch(
+        "SELECT id, name FROM sv_names WHERE id = ANY($1::text[])", [w for w in wanted if w])}
 
     def named(id_: str | None) -> dict[str, Any] | None:
         return {"id": id_, "name": names.get(id_, id_)} if id_ else None
 
-    duty = await conn.fetch("SELECT delegate_id FROM sv_contact_duty WHERE project_id = $1 ORDER BY 1", pid)
     points = await conn.fetch("""SELECT contact_point_id, place, established_on FROM sv_contact_points
                                  WHERE project_id = $1 AND established_on <= $2 ORDER BY 1""", pid, day)
     group_id = a["group_id"] if a else None
     group_kinds = {r["kind"] for r in await conn.fetch(
-        """SELECT kind FROM sv_activities WHERE NOT cancelled AND starts_on <= $2 AND $1 = ANY(group_ids)
+        """SELECT kind FROM sv_activities WHERE NOT cancelled AND starts_on <= $2 AND group_ids @> ARRAY[$1::text]
            AND year = $3""", group_id, day, row["year"])} if group_id else set()
     return {
         "leader": named(a["leader_id"]) if a else None, "committee": named(a["committee_id"]) if a else None,
@@ -157,8 +183,40 @@ async def get_supervision(conn: asyncpg.Connection, q: GetSupervision) -> dict[s
     return await _on_day(conn, q.as_of, answer)
 
 
+BOARD_FIELDS = ("project_id", "code", "title", "category", "lead_unit", "townships", "phase", "lifecycle", "status",
+                "reasons", "percent", "expected_percent", "last_report_on")
+PROGRESS_BUCKETS = ((0, 25, "0-25"), (25, 50, "25-50"), (50, 75, "50-75"), (75, 100, "75-100"))
+
+
+def progress_bucket(percent: float | None) -> str:
+    """The progress band a reported percent falls in ("none" before any report, "100" when done)."""
+    if percent is None:
+        return "none"
+    if percent >= 100:
+        return "100"
+    return next(name for low, high, name in PROGRESS_BUCKETS if low <= percent < high or high == 100)
+
+
+def board_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Counts of the chosen projects by status, township, lead department, category and progress band."""
+    townships = Counter(t for r in rows for t in r["townships"])
+    bands = Counter(progress_bucket(r["percent"]) for r in rows)
+    statuses = Counter(r["status"] for r in rows)
+    return {
+        "status": {s: statuses[s] for s in ("green", "amber", "red", "grey")},
+        "township": dict(sorted(townships.items())),
+        "lead_unit": dict(sorted(Counter(r["lead_unit"] for r in rows).items())),
+        "category": dict(sorted(Counter(r["category"] for r in rows).items())),
+        "progress": {name: bands[name] for name in ("none", *(b[2] for b in PROGRESS_BUCKETS), "100")},
+    }
+
+
 async def city_board(conn: asyncpg.Connection, q: CityBoard) -> dict[str, Any]:
-    """Every project of the year with status, percent and phase compliance; counts by status."""
+    """Counts and a summary of the year's projects, and one page of them with status, percent and compliance.
+
+    The reply's size is bounded by `limit` whatever the number of projects (NATS caps a reply at 1 MiB);
+    `next_offset` asks for the next page, None on the last one.
+    """
 
     async def answer(c: asyncpg.Connection, day: date) -> dict[str, Any]:
         rows = await projects_on(c, day, year=q.year)
@@ -168,11 +226,12 @@ async def city_board(conn: asyncpg.Connection, q: CityBoard) -> dict[str, Any]:
                   and (q.township is None or q.township in r["townships"])
                   and (q.category is None or r["category"] == q.category)
                   and (q.lead_unit is None or r["lead_unit"] == q.lead_unit)]
-        items = [{k: r[k] for k in ("project_id", "code", "title", "category", "lead_unit", "townships", "phase",
-                                    "lifecycle", "status", "reasons", "percent", "expected_percent",
-                                    "last_report_on")} | {"compliance": compliance(r), "feedback": r["feedback"]}
-                 for r in chosen]
+        page = chosen[q.offset:q.offset + q.limit]
+        items = [{k: r[k] for k in BOARD_FIELDS} | {"compliance": compliance(r), "feedback": r["feedback"]}
+                 for r in page]
+        after = q.offset + len(page)
         return {"year": q.year, "as_of": day, "counts": {s: counts[s] for s in ("green", "amber", "red", "grey")},
-                "total": len(rows), "items": items}
+                "total": len(rows), "matched": len(chosen), "summary": board_summary(chosen), "items": items,
+                "limit": q.limit, "offset": q.offset, "next_offset": after if after < len(chosen) else None}
 
     return await _on_day(conn, q.as_of, answer)

@@ -8,6 +8,7 @@ filled with ids from the data set; a query that cannot be filled is listed with 
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
 import pydantic
@@ -25,10 +26,20 @@ NAMED = {"city board": ("board", "city"), "supervision view": ("supervision", No
          "performance record": ("record", None)}
 
 
+# Optional fields a query needs filled to be measured at all (a briefing needs its period), by query name.
+OPTIONAL_FILLED = {"generate": ("year", "period", "day")}
+
+
 def fillers(shape: Shape) -> dict[str, Any]:
     """Values from the data set for fields a query requires, by field name."""
+    from shared.contracts.feedback import opinion_feedback_id
+
     code = shape.project_code(0)
     return {
+        # The feedback service derives an item from each opinion raised at an activity (the first one here).
+        "feedback_id": opinion_feedback_id(f"{code}-a2", "o1"),
+        # A briefing of the month the data set's activities are busiest in (ACTIVITY_PLAN's months).
+        "period": "month", "day": date(YEAR, 6, 15).isoformat(),
         "year": YEAR, "project_id": shape.project_id(0), "ref": shape.project_id(0), "code": code,
         "delegate_id": shape.delegate_id(0), "group_id": shape.group_id(0), "activity_id": f"{code}-a2",
         "contact_point_id": f"{code}-cp", "lead_unit": shape.lead_unit(0), "dept_code": shape.lead_unit(0),
@@ -49,7 +60,7 @@ def payload(cls: type[Query], shape: Shape) -> tuple[dict[str, Any] | None, str 
     body = {}
     for name, field in cls.model_fields.items():
         key = field.alias or name
-        if name in values and (field.is_required() or name == "year"):
+        if name in values and (field.is_required() or name in OPTIONAL_FILLED.get(cls.name, ("year",))):
             body[key] = values[name]
         elif field.is_required():
             return None, f"needs a value for {name!r}"

@@ -47,6 +47,8 @@ class CityBoard(Query):
     category: str | None = Field(default=None, max_length=50)
     lead_unit: str | None = Field(default=None, max_length=32)
     as_of: date | None = Field(default=None, description="a past date: the board as it stood then; default today")
+    limit: int = Field(default=100, ge=1, le=500, description="projects per page (the counts cover them all)")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="projects to skip: the previous page's next_offset")
 
 
 class GetRecord(Query):

@@ -19,7 +19,12 @@ def _first(row: dict[str, Any], names: tuple[str, ...]) -> Any:
 
 def count_pie(rows: list[dict[str, Any]], field: str, title: str, lang: str) -> dict[str, Any] | None:
     """A ring chart of how many rows have each value of a field."""
-    counts = Counter(value_text(r.get(field), lang) or "—" for r in rows if field in r)
+    return pie_of(Counter(value_text(r.get(field), lang) or "—" for r in rows if field in r), title)
+
+
+def pie_of(counts: dict[str, int], title: str) -> dict[str, Any] | None:
+    """A ring chart of counts by name (zero counts left out)."""
+    counts = Counter({k: v for k, v in counts.items() if v})
     if not counts:
         return None
     return {
@@ -35,9 +40,14 @@ def count_pie(rows: list[dict[str, Any]], field: str, title: str, lang: str) -> 
 def count_bar(rows: list[dict[str, Any]], field: str, title: str, lang: str) -> dict[str, Any] | None:
     """A bar chart of how many rows have each value of a field."""
     counts = Counter(value_text(r.get(field), lang) or "—" for r in rows if field in r)
+    return bar_of(dict(counts.most_common()), title)
+
+
+def bar_of(counts: dict[str, int], title: str) -> dict[str, Any] | None:
+    """A bar chart of counts by name, in the given order."""
     if not counts:
         return None
-    names = [k for k, _ in counts.most_common()]
+    names = list(counts)
     return {
         "color": ["#2f6fb0"], "title": {"text": title, "left": "center", "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis"}, "grid": {"left": 40, "right": 16, "bottom": 60, "top": 40},
@@ -102,8 +112,18 @@ def progress_line(reports: list[dict[str, Any]], lang: str) -> dict[str, Any] | 
     }
 
 
-def board_charts(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """The charts of the city board that the rows allow."""
+def board_charts(rows: list[dict[str, Any]], lang: str, summary: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The charts of the city board: from the board's summary of every project when it has one, else the rows.
+
+    A paged board's rows are one page; its summary counts all the projects chosen.
+    """
+    if isinstance(summary, dict) and isinstance(summary.get("status"), dict):
+        named = {field: {value_text(k, lang) or "—": v for k, v in (summary.get(field) or {}).items()}
+                 for field in ("status", "category")}
+        bands = {("—" if k == "none" else f"{k}%"): v for k, v in (summary.get("progress") or {}).items()}
+        charts = [pie_of(named["status"], t("status_chart", lang)), bar_of(bands, t("progress_chart", lang)),
+                  bar_of(dict(Counter(named["category"]).most_common()), t("category_chart", lang))]
+        return [c for c in charts if c]
     status_field = next((f for f in (*SIGNAL_FIELDS, "status") if any(f in r for r in rows)), "status")
     charts = [count_pie(rows, status_field, t("status_chart", lang), lang), progress_bars(rows, lang),
               count_bar(rows, "category", t("category_chart", lang), lang)]

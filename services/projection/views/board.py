@@ -38,6 +38,7 @@ model = ReadModel(
                               forwarded_on date, due_on date, answered_on date);
     CREATE TABLE bd_feedback_depts (feedback_id text NOT NULL, dept_code text NOT NULL, role text NOT NULL,
                                     answered boolean NOT NULL DEFAULT false, PRIMARY KEY (feedback_id, dept_code));
+    CREATE INDEX bd_feedback_depts_dept ON bd_feedback_depts (dept_code);
     """,
 )
 

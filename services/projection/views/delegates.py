@@ -226,29 +226,37 @@ _DELEGATE_COLUMNS = """d.delegate_id, d.name, d.gender, d.ethnicity, d.level, d.
     d.work_unit, d.work, d.active, d.term_start, d.ended_on, d.end_reason, d.personal"""
 
 
-async def list_delegates(conn: asyncpg.Connection, q: ListDelegates) -> dict[str, Any]:
-    """Delegates matching the filters, by id, each with their group (of `year`, else the latest one)."""
-    args: list[Any] = [q.year, q.group_id]
+def _delegate_filter(q: ListDelegates) -> tuple[str, list[Any]]:
+    """The WHERE condition of the list's filters on `delegates d`, and its arguments ($1, $2 ...)."""
+    args: list[Any] = []
     where = ["TRUE"]
-    if q.group_id is not None:
-        where.append("EXISTS (SELECT 1 FROM delegate_group_members x WHERE x.delegate_id = d.delegate_id "
-                     "AND x.group_id = $2)")
-    for cond, value in (("d.level = ${}", q.level), ("d.active = ${}", q.active),
+    for cond, value in (("EXISTS (SELECT 1 FROM delegate_group_members x WHERE x.delegate_id = d.delegate_id "
+                         "AND x.group_id = ${})", q.group_id),
+                        ("d.level = ${}", q.level), ("d.active = ${}", q.active),
                         ("(d.constituency = ${0} OR d.work->>'township' = ${0})", q.township)):
         if value is not None:
             args.append(value)
             where.append(cond.format(len(args)))
-    sql_from = f"""FROM delegates d LEFT JOIN LATERAL (
-            SELECT m.group_id FROM delegate_group_members m WHERE m.delegate_id = d.delegate_id
-              AND ($1::int IS NULL OR m.year = $1) AND ($2::text IS NULL OR m.group_id = $2)
-            ORDER BY m.year DESC, m.group_id LIMIT 1) g ON true
-        WHERE {' AND '.join(where)}"""
-    total = await conn.fetchval(f"SELECT count(*) {sql_from}", *args)
+    return " AND ".join(where), args
+
+
+async def list_delegates(conn: asyncpg.Connection, q: ListDelegates) -> dict[str, Any]:
+    """One page of the delegates matching the filters, by id, each with their group (of `year`, else the latest)."""
+    cond, args = _delegate_filter(q)
+    total = await conn.fetchval(f"SELECT count(*) FROM delegates d WHERE {cond}", *args)
+    n = len(args)
+    # The group is looked up for the page's rows only, not for every delegate counted.
     rows = await conn.fetch(
-        f"SELECT {_DELEGATE_COLUMNS}, g.group_id {sql_from} ORDER BY d.delegate_id "
-        f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}", *args, q.limit, q.offset,
-    )
-    return {"items": [dict(r) for r in rows], "total": total}
+        f"""SELECT {_DELEGATE_COLUMNS}, g.group_id FROM (
+                SELECT * FROM delegates d WHERE {cond} ORDER BY d.delegate_id LIMIT ${n + 1} OFFSET ${n + 2}) d
+            LEFT JOIN LATERAL (
+                SELECT m.group_id FROM delegate_group_members m WHERE m.delegate_id = d.delegate_id
+                  AND (${n + 3}::int IS NULL OR m.year = ${n + 3}) AND (${n + 4}::text IS NULL OR m.group_id = ${n + 4})
+                ORDER BY m.year DESC, m.group_id LIMIT 1) g ON true
+            ORDER BY d.delegate_id""", *args, q.limit, q.offset, q.year, q.group_id)
+    after = q.offset + len(rows)
+    return {"items": [dict(r) for r in rows], "total": total, "limit": q.limit, "offset": q.offset,
+            "next_offset": after if after < total else None}
 
 
 async def get_delegate(conn: asyncpg.Connection, q: GetDelegate) -> dict[str, Any]:
@@ -268,12 +276,13 @@ async def get_delegate(conn: asyncpg.Connection, q: GetDelegate) -> dict[str, An
 async def list_groups(conn: asyncpg.Connection, q: ListGroups) -> dict[str, Any]:
     """Groups (of a year), with their members by id."""
     rows = await conn.fetch(
+        # Each group's members read in order from the primary key (no join, no sort of every membership).
         """SELECT g.group_id, g.name, g.year, g.kind, g.township, g.location, g.leader_id,
-                  coalesce(array_agg(m.delegate_id ORDER BY m.delegate_id)
-                           FILTER (WHERE m.delegate_id IS NOT NULL), '{}') AS members
-           FROM delegate_groups g LEFT JOIN delegate_group_members m USING (group_id)
+                  ARRAY(SELECT m.delegate_id FROM delegate_group_members m WHERE m.group_id = g.group_id
+                        ORDER BY m.delegate_id) AS members
+           FROM delegate_groups g
            WHERE $1::int IS NULL OR g.year = $1
-           GROUP BY g.group_id ORDER BY g.year DESC, g.group_id""", q.year)
+           ORDER BY g.year DESC, g.group_id""", q.year)
     return {"items": [{**dict(r), "members": list(r["members"])} for r in rows]}
 
 

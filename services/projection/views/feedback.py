@@ -72,6 +72,7 @@ model = ReadModel(
         updated_at      timestamptz NOT NULL
     );
     CREATE INDEX fb_items_year ON fb_items (year, status);
+    CREATE INDEX fb_items_ledger ON fb_items (year, raised_on DESC, feedback_id);  -- the ledger's page order
     CREATE INDEX fb_items_due ON fb_items (due_on) WHERE status IN ('forwarded', 'received', 'reopened');
     CREATE TABLE fb_rounds (
         feedback_id     text NOT NULL,

@@ -47,6 +47,26 @@ model = ReadModel(
     CREATE TABLE pr_items (delegate_id text NOT NULL, year integer NOT NULL, item text NOT NULL,
                            ref text NOT NULL, event_id uuid NOT NULL, PRIMARY KEY (delegate_id, year, item, ref));
     CREATE TABLE pr_feedback (feedback_id text PRIMARY KEY, year integer NOT NULL, raised_by text[] NOT NULL);
+    CREATE INDEX pr_members_group ON pr_members (year, group_id);
+    CREATE INDEX pr_invited_delegate ON pr_invited (delegate_id);
+    CREATE INDEX pr_attendance_delegate ON pr_attendance (delegate_id);
+    -- How many items of each kind a delegate has in a year, kept by a trigger on pr_items so that
+    -- scores and ranks sum a few rows per delegate, not every item (the rubric is applied at query time).
+    -- Only queries read it: appliers' queued writes are ordered by the tables their SQL names
+    -- (shared/pipeline.py), which cannot see what a trigger writes.
+    CREATE TABLE pr_counts (delegate_id text NOT NULL, year integer NOT NULL, item text NOT NULL,
+                            n integer NOT NULL, PRIMARY KEY (year, delegate_id, item));
+    CREATE FUNCTION pr_count_item() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO pr_counts (delegate_id, year, item, n) VALUES (NEW.delegate_id, NEW.year, NEW.item, 1)
+            ON CONFLICT (year, delegate_id, item) DO UPDATE SET n = pr_counts.n + 1;
+            RETURN NEW;
+        END IF;
+        UPDATE pr_counts SET n = n - 1 WHERE year = OLD.year AND delegate_id = OLD.delegate_id AND item = OLD.item;
+        RETURN OLD;
+    END $$;
+    CREATE TRIGGER pr_items_count AFTER INSERT OR DELETE ON pr_items FOR EACH ROW EXECUTE FUNCTION pr_count_item();
     """,
 )
 
@@ -129,20 +149,26 @@ async def invited(conn: asyncpg.Connection, env: EventEnvelope, e: act.Delegates
 @model.on(act.AttendanceCorrected)
 async def attendance(conn: asyncpg.Connection, env: EventEnvelope, e: Any) -> None:
     """Present / absent / excused (a correction replaces the status, the original stays in the timeline)."""
-    year = await conn.fetchval("SELECT year FROM pr_activities WHERE activity_id = $1", e.activity_id)
-    if year is None:
-        return
-    row = await conn.fetchrow("SELECT invited FROM pr_attendance WHERE activity_id = $1 AND delegate_id = $2",
-                              e.activity_id, e.delegate_id)
-    was_invited = row["invited"] if row else getattr(e, "invited", True)
-    await conn.execute("""INSERT INTO pr_attendance (activity_id, delegate_id, status, invited, event_id)
-                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (activity_id, delegate_id)
-                          DO UPDATE SET status = excluded.status, event_id = excluded.event_id""",
-                       e.activity_id, e.delegate_id, e.status, was_invited, env.event_id)
-    await conn.execute("""DELETE FROM pr_items WHERE delegate_id = $1 AND ref = $2
-                          AND item IN ('present', 'absent', 'excused', 'walk_in')""", e.delegate_id, e.activity_id)
-    item = e.status if was_invited or e.status != "present" else "walk_in"
-    await _item(conn, e.delegate_id, year, item, e.activity_id, env)
+    # One statement, the same for every mark: a batch sends them all in one pipelined group.
+    await conn.execute(_ATTENDANCE, e.activity_id, e.delegate_id, e.status, getattr(e, "invited", True), env.event_id)
+
+
+# The stored `invited` wins over the event's (a correction keeps it); no activity, no mark. The
+# item of the new status is kept (its event id updated), the other status items go.
+_ATTENDANCE = """
+    WITH activity AS (SELECT year FROM pr_activities WHERE activity_id = $1),
+         marked AS (
+             INSERT INTO pr_attendance (activity_id, delegate_id, status, invited, event_id)
+             SELECT $1, $2, $3, $4, $5 FROM activity
+             ON CONFLICT (activity_id, delegate_id) DO UPDATE SET status = excluded.status, event_id = excluded.event_id
+             RETURNING invited),
+         counted AS (SELECT a.year, CASE WHEN m.invited OR $3 <> 'present' THEN $3 ELSE 'walk_in' END AS item
+                     FROM activity a, marked m),
+         cleared AS (DELETE FROM pr_items WHERE delegate_id = $2 AND ref = $1
+                     AND item IN ('present', 'absent', 'excused', 'walk_in') AND item <> (SELECT item FROM counted))
+    INSERT INTO pr_items (delegate_id, year, item, ref, event_id)
+    SELECT $2, year, item, $1, $5 FROM counted
+    ON CONFLICT (delegate_id, year, item, ref) DO UPDATE SET event_id = excluded.event_id"""
 
 
 @model.on(act.ContactLogged)
@@ -180,24 +206,16 @@ async def voted(conn: asyncpg.Connection, env: EventEnvelope, e: fb.EvaluationVo
     await _item(conn, e.delegate_id, e.year, "evaluation_vote", e.project_id, env)
 
 
-async def _scores(conn: asyncpg.Connection, year: int) -> dict[str, float]:
+# Each delegate's score in a year: the rubric's weights applied to the maintained counts ($1 year,
+# $2 items, $3 weights). Numeric, so that equal scores compare equal whatever the order of the sum.
+_SCORES = """SELECT c.delegate_id, sum(c.n * w.weight) AS score
+             FROM pr_counts c JOIN unnest($2::text[], $3::numeric[]) AS w(item, weight) USING (item)
+             WHERE c.year = $1 GROUP BY c.delegate_id"""
+
+
+def _rubric() -> tuple[list[str], list[float]]:
     rubric = get_settings().performance_rubric
-    scores: dict[str, float] = defaultdict(float)
-    for r in await conn.fetch("SELECT delegate_id, item, count(*) AS n FROM pr_items WHERE year = $1 GROUP BY 1, 2",
-                              year):
-        scores[r["delegate_id"]] += rubric.get(r["item"], 0.0) * r["n"]
-    return scores
-
-
-def _rank(scores: dict[str, float], ids: list[str]) -> dict[str, int]:
-    """Competition ranking (1, 2, 2, 4): equal scores share a rank."""
-    ordered = sorted(ids, key=lambda d: -scores.get(d, 0.0))
-    ranks, previous, rank = {}, None, 0
-    for position, d in enumerate(ordered, start=1):
-        if scores.get(d, 0.0) != previous:
-            rank, previous = position, scores.get(d, 0.0)
-        ranks[d] = rank
-    return ranks
+    return list(rubric), [float(w) for w in rubric.values()]
 
 
 async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
@@ -215,43 +233,59 @@ async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
               "points": len(evidence[item]) * rubric.get(item, 0.0), "evidence": evidence[item]}
              for item, label in ITEM_LABELS.items()]
     by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"invited": 0, "present": 0, "absent": 0, "excused": 0})
-    for r in await conn.fetch("""SELECT a.kind, i.delegate_id IS NOT NULL AS invited, t.status
-                                 FROM pr_activities a
-                                 LEFT JOIN pr_invited i ON i.activity_id = a.activity_id AND i.delegate_id = $1
-                                 LEFT JOIN pr_attendance t ON t.activity_id = a.activity_id AND t.delegate_id = $1
-                                 WHERE a.year = $2 AND (i.delegate_id IS NOT NULL OR t.delegate_id IS NOT NULL)""",
+    # From the delegate's own invitations and marks (indexed by delegate), not every activity of the year.
+    for r in await conn.fetch("""SELECT a.kind, bool_or(x.invited) AS invited, max(x.status) AS status
+                                 FROM (SELECT activity_id, true AS invited, NULL AS status FROM pr_invited
+                                       WHERE delegate_id = $1
+                                       UNION ALL
+                                       SELECT activity_id, false, status FROM pr_attendance WHERE delegate_id = $1) x
+                                 JOIN pr_activities a USING (activity_id)
+                                 WHERE a.year = $2 GROUP BY a.activity_id, a.kind""",
                               q.delegate_id, q.year):
         by_kind[r["kind"]]["invited"] += int(r["invited"])
         if r["status"]:
             by_kind[r["kind"]][r["status"]] += 1
-    scores = await _scores(conn, q.year)
-    group_id = await conn.fetchval("SELECT group_id FROM pr_members WHERE delegate_id = $1 AND year = $2",
-                                   q.delegate_id, q.year)
-    city = [r["delegate_id"] for r in await conn.fetch("SELECT delegate_id FROM pr_delegates WHERE active")]
-    group = [r["delegate_id"] for r in await conn.fetch(
-        "SELECT delegate_id FROM pr_members WHERE year = $1 AND group_id = $2", q.year, group_id)] if group_id else []
+    # Ranks counted in PostgreSQL (competition ranking: 1 + how many score strictly more).
+    ranks = await conn.fetchrow(
+        f"""WITH s AS ({_SCORES}),
+                 mine AS (SELECT coalesce((SELECT score FROM s WHERE delegate_id = $4), 0) AS score),
+                 member AS (SELECT group_id FROM pr_members WHERE delegate_id = $4 AND year = $1),
+                 grp AS (SELECT coalesce(s.score, 0) AS score FROM pr_members m LEFT JOIN s USING (delegate_id)
+                         WHERE m.year = $1 AND m.group_id = (SELECT group_id FROM member)),
+                 city AS (SELECT coalesce(s.score, 0) AS score FROM pr_delegates d LEFT JOIN s USING (delegate_id)
+                          WHERE d.active)
+            SELECT (SELECT score FROM mine) AS score, (SELECT group_id FROM member) AS group_id,
+                   (SELECT count(*) FROM grp) AS group_size,
+                   (SELECT count(*) FROM grp WHERE score > (SELECT score FROM mine)) + 1 AS rank_group,
+                   (SELECT count(*) FROM city) AS city_size,
+                   (SELECT count(*) FROM city WHERE score > (SELECT score FROM mine)) + 1 AS rank_city""",
+        q.year, *_rubric(), q.delegate_id)
+    group_id = ranks["group_id"]
     return {
         "delegate_id": q.delegate_id, "name": person["name"], "level": person["level"], "active": person["active"],
         "year": q.year, "group_id": group_id, "items": items, "attendance_by_kind": dict(by_kind),
-        "score": round(scores.get(q.delegate_id, 0.0), 1), "rubric": rubric,
-        "rank_group": _rank(scores, group).get(q.delegate_id) if group_id else None, "group_size": len(group),
-        "rank_city": _rank(scores, city).get(q.delegate_id) if person["active"] else None, "city_size": len(city),
+        "score": round(float(ranks["score"]), 1), "rubric": rubric,
+        "rank_group": ranks["rank_group"] if group_id else None, "group_size": ranks["group_size"],
+        "rank_city": ranks["rank_city"] if person["active"] else None, "city_size": ranks["city_size"],
     }
 
 
 async def rank_records(conn: asyncpg.Connection, q: RankRecords) -> dict[str, Any]:
-    """Delegates of a group (or the city) by score, with rank."""
-    scores = await _scores(conn, q.year)
-    if q.group_id:
-        rows = await conn.fetch("""SELECT d.delegate_id, d.name FROM pr_members m JOIN pr_delegates d USING (delegate_id)
-                                   WHERE m.year = $1 AND m.group_id = $2""", q.year, q.group_id)
-    else:
-        rows = await conn.fetch("SELECT delegate_id, name FROM pr_delegates WHERE active")
-    names = {r["delegate_id"]: r["name"] for r in rows}
-    ranks = _rank(scores, list(names))
-    items = sorted(({"delegate_id": d, "name": n, "score": round(scores.get(d, 0.0), 1), "rank": ranks[d]}
-                    for d, n in names.items()), key=lambda i: (i["rank"], i["delegate_id"]))
-    return {"year": q.year, "group_id": q.group_id, "items": items[:q.limit], "total": len(items)}
+    """Delegates of a group (or the city) by score, with rank: ranked and cut to `limit` in PostgreSQL."""
+    chosen = ("""SELECT d.delegate_id, d.name FROM pr_members m JOIN pr_delegates d USING (delegate_id)
+                 WHERE m.year = $1 AND m.group_id = $4""" if q.group_id else
+              "SELECT delegate_id, name FROM pr_delegates WHERE active AND $4::text IS NULL")
+    rows = await conn.fetch(
+        f"""WITH s AS ({_SCORES}), who AS ({chosen}),
+                 ranked AS (SELECT w.delegate_id, w.name, coalesce(s.score, 0) AS score,
+                                   rank() OVER (ORDER BY coalesce(s.score, 0) DESC) AS rank,
+                                   count(*) OVER () AS total
+                            FROM who w LEFT JOIN s USING (delegate_id))
+            SELECT * FROM ranked ORDER BY rank, delegate_id LIMIT $5""",
+        q.year, *_rubric(), q.group_id, q.limit)
+    items = [{"delegate_id": r["delegate_id"], "name": r["name"], "score": round(float(r["score"]), 1),
+              "rank": r["rank"]} for r in rows]
+    return {"year": q.year, "group_id": q.group_id, "items": items, "total": rows[0]["total"] if rows else 0}
 
 
 QUERIES = {GetRecord: get_record, RankRecords: rank_records}

@@ -56,6 +56,16 @@ model = ReadModel(
     );
     CREATE TABLE sv_evaluation (project_id text NOT NULL, delegate_id text NOT NULL, rating text NOT NULL,
                                 PRIMARY KEY (project_id, delegate_id));
+    -- Votes counted per project and rating, kept by the vote applier: a board sums no vote rows.
+    CREATE TABLE sv_votes (project_id text NOT NULL, rating text NOT NULL, n integer NOT NULL,
+                           PRIMARY KEY (project_id, rating));
+    -- What the boards and the view look projects up by (supervision_query.projects_on).
+    CREATE INDEX sv_projects_year ON sv_projects (year, code);
+    -- fastupdate off: rows in a GIN pending list are scanned on every lookup until a vacuum merges them.
+    CREATE INDEX sv_activities_projects ON sv_activities USING gin (project_ids) WITH (fastupdate = off);
+    CREATE INDEX sv_activities_groups ON sv_activities USING gin (group_ids) WITH (fastupdate = off);
+    CREATE INDEX sv_contact_points_project ON sv_contact_points (project_id);
+    CREATE INDEX sv_feedback_project ON sv_feedback (project_id);
     """,
 )
 
@@ -291,10 +301,18 @@ async def feedback_closed(conn: asyncpg.Connection, env: EventEnvelope, e: fb.Fe
 @model.on(fb.EvaluationVoteCast)
 @model.on(fb.EvaluationVoteChanged)
 async def evaluation_vote(conn: asyncpg.Connection, env: EventEnvelope, e: Any) -> None:
-    """One vote per delegate per project; a change replaces it."""
-    await conn.execute("""INSERT INTO sv_evaluation (project_id, delegate_id, rating) VALUES ($1, $2, $3)
-                          ON CONFLICT (project_id, delegate_id) DO UPDATE SET rating = excluded.rating""",
-                       e.project_id, e.delegate_id, e.rating)
+    """One vote per delegate per project; a change replaces it (and moves it between the counts)."""
+    # One statement: the previous rating is read before the vote is written (a CTE sees the old snapshot).
+    await conn.execute(
+        """WITH prev AS (SELECT rating FROM sv_evaluation WHERE project_id = $1 AND delegate_id = $2),
+                vote AS (INSERT INTO sv_evaluation (project_id, delegate_id, rating) VALUES ($1, $2, $3)
+                         ON CONFLICT (project_id, delegate_id) DO UPDATE SET rating = excluded.rating),
+                moved AS (UPDATE sv_votes SET n = n - 1 WHERE project_id = $1
+                          AND rating = (SELECT rating FROM prev) AND rating <> $3)
+           INSERT INTO sv_votes (project_id, rating, n)
+           SELECT $1, $3, 1 WHERE NOT EXISTS (SELECT 1 FROM prev WHERE rating = $3)
+           ON CONFLICT (project_id, rating) DO UPDATE SET n = sv_votes.n + 1""",
+        e.project_id, e.delegate_id, e.rating)
 
 
 QUERIES = {GetSupervision: supervision_query.get_supervision}
