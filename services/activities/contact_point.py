@@ -108,6 +108,7 @@ def _log(cmd: LogContact, state: ContactPointState, refs: References, ctx: Decis
         year=state.year, delegate_id=cmd.delegate_id, contacted_on=cmd.contacted_on, progress=cmd.progress,
         difficulties=cmd.difficulties, public_response=cmd.public_response, demands=cmd.demands,
         help_given=list(dict.fromkeys(cmd.help_given)), help_note=cmd.help_note,
+        attachments=cmd.attachments,
     )]
 
 

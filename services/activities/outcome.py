@@ -72,7 +72,8 @@ def record_outcome(cmd: RecordOutcome, state: ActivityState, refs: References, n
     opinions = _opinions(problems, state, cmd.opinions, "opinions")
     problems.raise_if_any("活动成果有误", "invalid outcome")
     outcome = OutcomeRecorded(activity_id=cmd.activity_id, year=state.year, kind=state.kind, minutes=cmd.minutes,
-                              findings=cmd.findings, report=cmd.report, contribution=cmd.contribution)
+                              findings=cmd.findings, report=cmd.report, contribution=cmd.contribution,
+                              attachments=cmd.attachments)
     return [outcome, *opinions]
 
 

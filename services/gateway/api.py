@@ -217,6 +217,7 @@ def files_router() -> APIRouter:
                                user: User = Depends(current_user)) -> Response:
         require_gateway(user, "department.input")
         gateway = gateway_of(request)
+        await gateway.attachments.check_references(body.get("attachments"))
         status, result = await department.submit(gateway.nc, user, kind, body, gateway.settings.rpc_timeout_s)
         return JSONResponse(result, status_code=status)
 
@@ -228,7 +229,8 @@ def files_router() -> APIRouter:
         if route is None or fmt not in ("csv", "xlsx"):
             raise NotFound("没有此导出 / no such export")
         payload = params_payload(route, request.query_params, skip={"lang"})
-        reply = await gateway_of(request).send(user, route, payload, correlation_id(request))
+        reply = await exports.every_page(
+            lambda body: gateway_of(request).send(user, route, body, correlation_id(request)), payload, route.model)
         lang = lang_of(lang)
         filename = f"{group}-{name}.{fmt}"
         data, media = ((exports.to_csv(reply, lang), exports.CSV_TYPE) if fmt == "csv"
@@ -240,11 +242,7 @@ def files_router() -> APIRouter:
 
 def attachment_store(request: Request) -> AttachmentStore:
     """The attachment bucket of the app's gateway (created on first use)."""
-    gateway = gateway_of(request)
-    store = getattr(request.app.state, "attachments", None)
-    if store is None:
-        store = request.app.state.attachments = AttachmentStore(gateway.nc.jetstream(), gateway.gw.attachments_bucket)
-    return store
+    return gateway_of(request).attachments
 
 
 async def store_upload(request: Request, file: UploadFile) -> Any:

@@ -13,7 +13,7 @@ from nats.js.api import ObjectMeta
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import GatewayError
 from shared.contracts.gateway import Attachment
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 
 _ZIP_KINDS = {  # office documents are zip files: told apart by their main part
     "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -83,6 +83,29 @@ class AttachmentStore:
             await obs.put(sha, data, meta=ObjectMeta(name=sha, description=filename[:200],
                                                      headers={"Content-Type": kind}))
         return Attachment(key=sha, size=len(data), content_type=kind, sha256=sha, filename=filename[:200])
+
+    async def check_references(self, refs: Any) -> None:
+        """Refuse references to files this store does not hold (or holds with another size)."""
+        if not isinstance(refs, list) or not refs:
+            return
+        obs = await self._obs()
+        problems = []
+        for i, ref in enumerate(refs):
+            key = ref.get("key") if isinstance(ref, dict) else None
+            if not isinstance(key, str):
+                continue  # malformed: the contract's validation names it
+            try:
+                info = await obs.get_info(key)
+            except (nats.js.errors.ObjectNotFoundError, nats.js.errors.BadObjectMetaError):
+                problems.append({"field": f"attachments.{i}.key",
+                                 "message": "附件未上传或已删除，请重新上传 / no such uploaded file: upload it again"})
+                continue
+            if ref.get("size") != info.size:
+                problems.append({"field": f"attachments.{i}.size",
+                                 "message": f"附件大小与已上传文件不符（应为 {info.size}） / size differs from the stored "
+                                            f"file ({info.size})"})
+        if problems:
+            raise ValidationFailed("附件引用无效 / attachment references are not valid", problems)
 
     async def get(self, key: str) -> tuple[bytes, str, str]:
         """(content, type, original file name) of a stored file."""

@@ -8,9 +8,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from services.gateway.attachments import AttachmentStore
 from services.gateway.catalog import Catalog, Route, build_catalog
 from services.gateway.config import GatewaySettings
-from services.gateway.permissions import NOT_EXPOSED, authorize, check_matrix, visible
+from services.gateway.permissions import NOT_EXPOSED, authorize, check_matrix, check_reply, visible
 from services.gateway.users import GATEWAY_MIGRATIONS, SCHEMA, User, UserStore, make_hasher
 from shared.config import Settings
 from shared.errors import Unavailable, error_from_reply
@@ -52,6 +53,7 @@ class Gateway:
         self.metrics = Metrics()
         self._users: UserStore | None = None
         self._rpc: RpcClient | None = None
+        self._attachments: AttachmentStore | None = None
 
     async def _route_count(self) -> int:
         return len(self.catalog.routes)
@@ -88,10 +90,20 @@ class Gateway:
         """The NATS connection (object store, health)."""
         return self.runtime.broker.connection
 
+    @property
+    def attachments(self) -> AttachmentStore:
+        """The attachment bucket (created on first use)."""
+        if self._attachments is None:
+            self._attachments = AttachmentStore(self.nc.jetstream(), self.gw.attachments_bucket)
+        return self._attachments
+
     async def send(self, user: User, route: Route, payload: dict[str, Any], correlation_id: str | None = None
                    ) -> dict[str, Any]:
         """Authorize and send a command or query as the user; the reply without `ok`, as they may see it."""
         payload = authorize(user, route, payload)
+        if route.kind == "command" and "attachments" in payload:
+            # Events keep only references: a file that was never uploaded would be a dead link forever.
+            await self.attachments.check_references(payload["attachments"])
         started = time.perf_counter()
         reply = await self.rpc.request(route.subject, payload, actor=user.actor,
                                        correlation_id=correlation_id or str(uuid.uuid4()))
@@ -100,6 +112,7 @@ class Gateway:
         log.debug("sent", subject=route.subject, outcome=outcome, ms=round((time.perf_counter() - started) * 1000))
         if not reply.get("ok"):
             raise error_from_reply(reply)
+        check_reply(user, route, reply)
         return visible(user, {k: v for k, v in reply.items() if k != "ok"}, self.catalog)
 
     async def readiness(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "mobile_hint": ("手机上也可填报", "Works on a phone"), "open": ("打开", "Open"),
     "year": ("年度", "Year"), "back": ("返回", "Back"), "json_hint": ("JSON 格式", "JSON"),
     "welcome": ("欢迎", "Welcome"), "contact_points": ("联系点", "Contact points"),
+    "contact_logs": ("联系记录", "Contact logs"),
 }
 
 # Field labels for tables, exports and forms: name -> (中文, English).
@@ -50,9 +51,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "constituency": ("选区", "Constituency"), "occupation": ("职业", "Occupation"), "work_unit": ("工作单位", "Work unit"),
     "phone": ("联系电话", "Phone"), "home": ("居住地", "Home"), "work": ("工作地", "Workplace"),
     "township": ("乡镇/街道", "Township"), "townships": ("乡镇/街道", "Townships"), "group_id": ("代表小组", "Group"),
-    "leader_id": ("联系领导", "Leader"), "committee_id": ("专工委", "Committee"), "percent": ("进度%", "Progress %"),
+    "committee_id": ("专工委", "Committee"), "percent": ("进度%", "Progress %"),
     "progress": ("进度", "Progress"), "progress_percent": ("进度%", "Progress %"), "milestones": ("里程碑", "Milestones"),
-    "due_on": ("截止日期", "Due"), "due": ("截止日期", "Due"), "activity_id": ("活动", "Activity"), "kind": ("类型", "Kind"),
+    "due": ("截止日期", "Due"), "activity_id": ("活动", "Activity"), "kind": ("类型", "Kind"),
     "date": ("日期", "Date"), "starts_at": ("开始时间", "Starts"), "ends_at": ("结束时间", "Ends"),
     "scheduled_on": ("日期", "Date"), "location": ("地点", "Place"), "attendance": ("出勤", "Attendance"),
     "present": ("出席", "Present"), "absent": ("缺席", "Absent"), "excused": ("请假", "Excused"),
@@ -97,6 +98,71 @@ LABELS: dict[str, tuple[str, str]] = {
     "round": ("轮次", "Round"), "expected_percent": ("应达进度%", "Expected %"),
     "last_report_on": ("最近通报", "Last report"), "reasons": ("原因", "Reasons"), "compliance": ("四个一", "Four ones"),
     "lifecycle": ("阶段", "Lifecycle"), "phase": ("阶段", "Phase"), "counts": ("统计", "Counts"), "body": ("内容", "Content"), "event": ("事项", "Event"), "activity": ("活动", "Activity"), "age": ("年龄", "Age"),
+    # Fields of commands, events and view answers (tests/unit/test_gateway_labels.py keeps this complete).
+    "accepted_by": ("验收组织单位", "Accepted by"), "conclusion": ("验收结论", "Conclusion"), "activities": ("活动", "Activities"),
+    "activities_by_kind": ("各类活动次数", "Activities by kind"), "activities_held": ("已开展活动", "Activities held"),
+    "activities_total": ("活动总数", "Activities in total"), "adjustments": ("日程调整", "Calendar adjustments"),
+    "after": ("调整后", "After"), "amber": ("预警", "Behind"), "answered": ("已答复", "Answered"),
+    "answered_at": ("答复时间", "Answered at"), "answered_late": ("逾期答复", "Answered late"),
+    "assigned": ("已分配", "Assigned"), "assignment": ("联系监督分配", "Supervision assignment"),
+    "attendance_by_kind": ("各类活动出勤", "Attendance by kind"), "basically_satisfied": ("基本满意", "Basically satisfied"),
+    "before": ("调整前", "Before"), "behind": ("落后", "Behind"), "calendar": ("年度日程", "Year calendar"),
+    "categories": ("对口类别", "Categories"), "city_size": ("全市代表数", "Delegates in the city"),
+    "closed": ("已关闭", "Closed"), "closed_on": ("办结日期", "Closed on"), "co_replies": ("协办单位答复", "Co-department replies"),
+    "comment": ("评价意见", "Comment"), "committee": ("专工委", "Committee"), "committee_ids": ("分管专工委", "Committees"),
+    "committees": ("专工委", "Committees"), "contact_duty": ("联系责任", "Contact duty"), "contact_log": ("联系记录", "Contact log"),
+    "contact_points": ("联系点", "Contact points"), "content_base64": ("文件", "File"), "content_type": ("文件类型", "File type"),
+    "contribution": ("奉献助推", "Contribution"), "contributions": ("奉献助推", "Contributions"),
+    "covers_category": ("对口本类别", "Covers the category"), "day": ("日期", "Day"), "days_late": ("逾期天数", "Days late"),
+    "days_left": ("剩余天数", "Days left"), "days_overdue": ("逾期天数", "Days overdue"),
+    "delegate_names": ("代表姓名", "Delegate names"), "delegates": ("代表", "Delegates"),
+    "department_names": ("单位名称", "Department names"), "department_visit": ("走访职能部门", "Department visits"),
+    "departments": ("责任单位", "Departments"), "distance_km": ("距离（公里）", "Distance (km)"), "done": ("已完成", "Done"),
+    "end": ("结束日期", "End"), "entries": ("出勤登记", "Entries"), "evaluation": ("满意度测评", "Evaluation"),
+    "evaluation_scope": ("测评范围", "Evaluation scope"), "evaluation_vote": ("满意度测评投票", "Evaluation vote"),
+    "evidence": ("依据", "Evidence"), "expected": ("应达", "Expected"), "feedback": ("意见建议", "Feedback"),
+    "feedback_new": ("新增意见建议", "New feedback"), "feedback_overdue": ("逾期意见建议", "Overdue feedback"),
+    "fields": ("字段", "Fields"), "file_name": ("文件名", "File name"), "filename": ("文件名", "File name"),
+    "four_ones": ("四个一", "Four ones"), "from": ("原状态", "From"), "green": ("正常", "On track"),
+    "grey": ("未开始", "Not started"), "group_phases": ("小组阶段", "Group phases"), "group_size": ("小组人数", "Group size"),
+    "handler": ("经办人", "Handler"), "help_note": ("帮助说明", "Help note"), "helped": ("协助内容", "Help given"),
+    "html": ("网页版", "HTML"), "id": ("编号", "Id"), "in_charge": ("分管", "In charge"), "inspection": ("视察", "Inspections"),
+    "inspections": ("视察", "Inspections"), "item": ("事项", "Item"), "key": ("附件", "Attachment key"),
+    "leader": ("组长/联系领导", "Leader"), "leaders": ("常委会领导", "Leaders"), "limit": ("条数上限", "Limit"),
+    "load": ("已联系项目数", "Projects in charge"), "locations": ("位置", "Locations"), "log_id": ("记录编号", "Log id"),
+    "main_department_name": ("主办单位简称", "Main department (short)"), "markdown": ("文本版", "Markdown"),
+    "members_near": ("就近成员数", "Members nearby"), "met": ("已落实", "Met"), "mobilisation": ("动员会", "Mobilisation"),
+    "new_due_on": ("新办理期限", "New due date"), "obstacle_id": ("问题编号", "Obstacle id"),
+    "obstacles_open": ("未解决问题", "Open obstacles"), "of": ("应落实", "Required"), "offset": ("跳过条数", "Offset"),
+    "open": ("未办结", "Open"), "open_feedback": ("未办结意见建议", "Open feedback"), "opinion": ("意见", "Opinion"),
+    "opinion_adopted": ("意见被采纳", "Opinion adopted"), "opinion_id": ("意见编号", "Opinion id"),
+    "outcome_recorded": ("已记录成果", "Outcome recorded"), "overdue_answers": ("逾期未答复", "Overdue answers"),
+    "overdue_notified_on": ("逾期通知日期", "Overdue notice on"), "override_reason": ("例外原因", "Why an exception"),
+    "period": ("周期", "Period"), "phase_today": ("当前阶段", "Phase today"), "phases": ("阶段", "Phases"),
+    "plan_deadline": ("计划报送期限", "Plan deadline"), "planned_actions": ("拟采取措施", "Planned actions"),
+    "planned_by": ("计划完成日期", "Planned by"), "points": ("得分", "Points"), "previous": ("原值", "Previous"),
+    "previous_status": ("原状态", "Previous status"), "project": ("项目", "Project"),
+    "project_has_places": ("项目有位置", "Project has places"), "project_title": ("项目名称", "Project title"),
+    "projects": ("项目", "Projects"), "rank": ("排名", "Rank"), "rank_city": ("全市排名", "City rank"),
+    "rank_group": ("小组排名", "Group rank"), "rate": ("比率", "Rate"), "rated_on": ("评价日期", "Rated on"),
+    "rating_comment": ("评价意见", "Rating comment"), "rating_label": ("评价", "Rating"), "receipts": ("签收", "Receipts"),
+    "received_at": ("签收时间", "Received at"), "recommendations": ("意见建议", "Recommendations"),
+    "red": ("滞后", "Late"), "reminded_on": ("提醒日期", "Reminded on"), "reopened_on": ("重新交办日期", "Reopened on"),
+    "report": ("报告", "Report"), "reported": ("已通报", "Reported"), "reported_by": ("报送单位", "Reported by"),
+    "reported_on": ("报告日期", "Reported on"), "research": ("调研献策", "Research"), "resolution": ("解决情况", "Resolution"),
+    "resolved": ("已解决", "Resolved"), "resolved_on": ("解决日期", "Resolved on"), "result_label": ("办理结果", "Result"),
+    "revised_on": ("修订日期", "Revised on"), "round_started_on": ("本轮开始日期", "Round started"),
+    "rounds": ("办理轮次", "Rounds"), "row": ("行号", "Row"), "rows": ("数据行", "Rows"), "rubric": ("评分标准", "Rubric"),
+    "same_township": ("同一乡镇", "Same township"), "satisfaction": ("满意度", "Satisfaction"),
+    "satisfied": ("满意", "Satisfied"), "score": ("得分", "Score"), "session_end": ("人代会闭幕", "Session end"),
+    "session_start": ("人代会开幕", "Session start"), "sha256": ("校验值", "SHA-256"), "size": ("大小", "Size"),
+    "skipped_inactive": ("未邀请（已离任）", "Skipped (inactive)"), "source_label": ("来源", "Source"),
+    "start": ("开始日期", "Start"), "started_on": ("开始日期", "Started on"), "starts_on": ("开始日期", "Starts on"),
+    "status_label": ("状态", "Status"), "stream_id": ("记录", "Record"), "submitted_on": ("报送日期", "Submitted on"),
+    "supervision": ("联系监督", "Supervision"), "text": ("说明", "Text"), "to": ("新状态", "To"), "today": ("今天", "Today"),
+    "totals": ("合计", "Totals"), "turned": ("状态变化", "Status changes"), "unsatisfied": ("不满意", "Unsatisfied"),
+    "via": ("推荐依据", "Via"), "message_id": ("报送编号", "Message id"), "matched": ("符合条件", "Matching"),
+    "next_offset": ("下一页起点", "Next offset"), "kind_zh": ("问题类型", "Obstacle kind"), "voter_visit": ("走访选民", "Voter visits"), "year_open": ("年度已开启", "Year open"),
 }
 
 # Values that read better translated (statuses, kinds).
@@ -121,6 +187,15 @@ VALUES: dict[str, tuple[str, str]] = {
     "group": ("代表小组", "group"), "activity": ("活动", "activity"), "public": ("群众意见", "public"),
     "city": ("市级", "city"), "prefecture": ("州级", "prefecture"), "province": ("省级", "province"),
     "national": ("全国", "national"), "invited": ("已邀请", "invited"),
+    "resistance": ("遇到阻力", "resistance"), "interference": ("受到干扰", "interference"),
+    "slow_progress": ("进展缓慢", "slow progress"),
+    "policy_explanation": ("政策解释", "policy explanation"), "mediation": ("化解矛盾", "mediation"),
+    "liaison": ("牵线搭桥", "liaison"), "other": ("其他", "other"),
+    "all": ("全体代表", "all delegates"), "week": ("按周", "week"), "month": ("按月", "month"),
+    "before": ("人代会前", "before the session"), "supervision": ("联系监督", "supervision"),
+    "after": ("年度工作结束", "after the year's work"), "evaluation": ("满意度测评", "evaluation"),
+    "active": ("进行中", "active"), "lead": ("牵头", "lead"), "co": ("配合", "co-unit"), "main": ("主办", "main"),
+    "home": ("居住地", "home"), "work": ("工作地", "workplace"),
 }
 
 
@@ -136,13 +211,10 @@ def t(key: str, lang: str) -> str:
 
 
 def label(name: str, lang: str) -> str:
-    """A field's label (dotted names label their last part); unknown names stay as they are."""
-    parts = name.split(".")
-    pair = LABELS.get(parts[-1])
-    if pair is None:
-        return name
-    text = pair[0] if lang == "zh" else pair[1]
-    return ".".join([*parts[:-1], text]) if len(parts) > 1 else text
+    """A field's label; a dotted name (an export's nested column) labels each part: 工作地·纬度.
+    Unknown names stay as they are."""
+    pairs = [(part, LABELS.get(part)) for part in name.split(".")]
+    return "·".join(part if pair is None else pair[0] if lang == "zh" else pair[1] for part, pair in pairs)
 
 
 def value_text(value: Any, lang: str) -> str:

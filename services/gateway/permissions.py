@@ -3,6 +3,8 @@
 A rule maps each allowed role to a scope: ALL, or `own(field, attribute)` meaning the request's
 `field` must be the user's own `attribute` (their delegate id, department code or group). An own
 field left empty is filled in from the user; a list field must contain the user's own value.
+A query naming one record by id only (a feedback item) is scoped by `Concerns`: the reply must name
+the user's own value in one of the given fields, else it is withheld with a clear 403.
 Routes without an explicit rule get the default of their kind. Personal fields (marked with
 `personal()` in contracts, or nested under `personal` in read models) reach office and admin only.
 """
@@ -29,8 +31,17 @@ class Own:
     attribute: str  # "delegate_id" | "dept_code" | "group_id"
 
 
+@dataclass(frozen=True)
+class Concerns:
+    """The reply must concern the user: one of `fields`, at any depth of it, holds (or lists) their `attribute`."""
+
+    fields: tuple[str, ...]
+    attribute: str  # "delegate_id" | "dept_code" | "group_id"
+    message: str  # why it is withheld: "中文 / English"
+
+
 ALL = None  # scope: anything the role's rule allows, unrestricted
-Scope = Own | None
+Scope = Own | Concerns | None
 Rule = Mapping[Role, Scope]
 
 
@@ -104,6 +115,13 @@ QUERIES: dict[tuple[str, str], Rule] = {
     ("activities", "contact_points"): {**READ_DEFAULT, D: ALL},
     ("activities", "contact_logs"): {**READ_DEFAULT, D: _SELF},
     ("feedback", "list"): {**READ_DEFAULT, D: own_delegate("raised_by"), P: own_department("department")},
+    # One item: a department opens what was forwarded to it (main or co-department, any round).
+    ("feedback", "detail"): {**READ_DEFAULT,
+                             P: Concerns(("main_department", "co_departments"), "dept_code",
+                                         "此意见建议未交办给本单位，无权查看 / this feedback item was not forwarded to your "
+                                         "department"),
+                             D: Concerns(("raised_by",), "delegate_id",
+                                         "只能查看本人提出的意见建议 / only feedback you raised")},
     ("supervision", "get"): _PUBLIC,
     ("board", "department"): {**READ_DEFAULT, P: own_department("dept_code")},
     ("record", "get"): {**READ_DEFAULT, D: _SELF},
@@ -154,6 +172,8 @@ def authorize(user: User, route: Route, payload: dict[str, Any]) -> dict[str, An
     mine = getattr(user, scope.attribute)
     if not mine:
         raise Forbidden("账户未关联所需身份 / your account is not linked to a " + scope.attribute)
+    if isinstance(scope, Concerns):
+        return payload  # checked on the reply (`check_reply`)
     value = payload.get(scope.field)
     if value in (None, "", []):
         return {**payload, scope.field: [mine] if _is_list_field(route, scope.field) else mine}
@@ -161,6 +181,27 @@ def authorize(user: User, route: Route, payload: dict[str, Any]) -> dict[str, An
         return payload
     raise Forbidden("只能处理本人/本单位的事项 / only your own records",
                     [{"field": scope.field, "message": "须为本人/本单位 / must be your own"}])
+
+
+def check_reply(user: User, route: Route, reply: Any) -> None:
+    """Forbidden if the role is scoped to replies that concern it and this one does not."""
+    scope = rule_for(route).get(user.role)
+    if isinstance(scope, Concerns) and not _names(reply, scope.fields, getattr(user, scope.attribute)):
+        raise Forbidden(scope.message, {"route": f"{route.kind} {route.group}.{route.name}"})
+
+
+def _names(data: Any, fields: tuple[str, ...], mine: str) -> bool:
+    """Whether one of the fields, anywhere in the data, is `mine` or a list holding it."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in fields and (value == mine or (isinstance(value, list) and mine in value)):
+                return True
+            if _names(value, fields, mine):
+                return True
+        return False
+    if isinstance(data, list):
+        return any(_names(v, fields, mine) for v in data)
+    return False
 
 
 def _is_list_field(route: Route, name: str) -> bool:
@@ -192,6 +233,6 @@ def check_matrix(catalog: Catalog) -> list[str]:
             if route is None:
                 continue
             for role, scope in rule.items():
-                if scope is not ALL and scope.field not in route.model.model_fields:
+                if isinstance(scope, Own) and scope.field not in route.model.model_fields:
                     problems.append(f"{kind} {key}: {role} scoped on missing field {scope.field}")
     return problems

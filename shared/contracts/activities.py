@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, model_validator
 
 from shared.contracts.base import Command, Contract, Event, Query, registry
+from shared.contracts.gateway import Attachment, Attachments, attachments_field
 
 SERVICE = "activities"
 
@@ -192,6 +193,7 @@ class RecordOutcome(Command):
     opinions: list[OpinionInput] = Field(default_factory=list, max_length=50)
     report: ResearchReport | None = None
     contribution: ContributionResult | None = None
+    attachments: Attachments = attachments_field()  # photos and documents of what was found (视察照片等)
 
 
 class RaiseOpinions(Command):
@@ -246,6 +248,7 @@ class LogContact(Command):
     demands: Text = Field(default="", description="意见要求")
     help_given: list[HelpKind] = Field(default_factory=list, max_length=5)
     help_note: Text = ""
+    attachments: Attachments = attachments_field()
 
     @model_validator(mode="after")
     def _learned_something(self) -> LogContact:
@@ -357,6 +360,7 @@ class OutcomeRecorded(Event):
     findings: list[str] = []
     report: ResearchReport | None = None
     contribution: ContributionResult | None = None
+    attachments: list[Attachment] = []  # object-store references; none before issue #8
 
 
 @registry.register
@@ -423,6 +427,7 @@ class ContactLogged(Event):
     demands: str = ""
     help_given: list[str] = []
     help_note: str = ""
+    attachments: list[Attachment] = []  # object-store references; none before issue #8
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from shared.contracts.base import Command, Contract, Event, Query, registry
+from shared.contracts.gateway import Attachment, Attachments, attachments_field
 from shared.ingest import DepartmentMessage
 
 SERVICE = "projects"
@@ -334,6 +335,7 @@ class ReportProgress(ProjectCommand):
     correction: bool = Field(default=False, description="corrects an earlier report: percent may go down")
     correction_reason: str = Field(default="", max_length=1000)
     message_id: str | None = Field(default=None, max_length=100, description="the department message it came in")
+    attachments: Attachments = attachments_field()
 
 
 ObstacleKind = Literal["resistance", "interference", "slow_progress"]
@@ -443,6 +445,7 @@ class ProgressReported(_ProjectEvent):
     correction: bool = False
     correction_reason: str = ""
     message_id: str | None = None
+    attachments: list[Attachment] = []  # photos and documents (object-store references); none before issue #8
 
 
 @registry.register
@@ -516,6 +519,8 @@ class ProgressMessage(DepartmentMessage):
     funds_spent_wan: float | None = Field(default=None, ge=0)
     correction: bool = False
     correction_reason: str = Field(default="", max_length=1000)
+    # References returned by the gateway's POST /api/v1/attachments (docs/projects.md, "Attachments").
+    attachments: Attachments = attachments_field()
 
 
 # --- Queries ----------------------------------------------------------------------------------

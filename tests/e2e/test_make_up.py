@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from services.gateway.i18n import LABELS
+from services.gateway.web.render import HIDDEN
+from tests.unit.record_view_keys import KEYS_FILE, record
 
 
 def descendants(pid: int) -> set[int]:
@@ -58,6 +65,7 @@ def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
         started = descendants(proc.pid)
         assert len(started) >= 4, "nats-server, postgres and the services run as children"
         assert (tmp_path / "data" / "postgres" / "pgdata" / "PG_VERSION").exists(), "data is kept in the data dir"
+        live_view_keys_are_labelled_and_recorded(re.search(r"NATS\s+(nats://\S+)", output).group(1))
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         rest, _ = proc.communicate(timeout=90)
     finally:
@@ -67,3 +75,22 @@ def test_up_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
     assert proc.returncode == 0
     time.sleep(0.5)
     assert not [p for p in started if alive(p)], "no orphan processes"
+
+
+def live_view_keys_are_labelled_and_recorded(nats_url: str) -> None:
+    """Every key the views answer over the demo year has a dashboard label, and the recorded keys that the
+    fast unit test (tests/unit/test_gateway_labels.py) checks are not stale."""
+    deadline = time.monotonic() + 60
+    while True:  # the projection may still be catching up with the demo data
+        try:
+            live = asyncio.run(record(nats_url))
+            break
+        except SystemExit:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    unlabelled = {route: sorted(k for k in keys if k not in HIDDEN and k not in LABELS) for route, keys in live.items()}
+    assert not {r: k for r, k in unlabelled.items() if k}, "add to services/gateway/i18n.py LABELS"
+    recorded = json.loads(KEYS_FILE.read_text())
+    stale = {route: sorted(set(keys) - set(recorded.get(route, []))) for route, keys in live.items()}
+    assert not {r: k for r, k in stale.items() if k}, "run python -m tests.unit.record_view_keys"

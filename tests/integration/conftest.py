@@ -12,6 +12,7 @@ from shared.contracts.base import registry
 from shared.db import create_pool
 from shared.eventstore.migrations import EVENTSTORE_MIGRATIONS, apply_migrations
 from shared.eventstore.store import EventStore
+from tests.integration.gateway_support import Running, running_gateway
 
 SCHEMA = "testsvc"
 
@@ -31,3 +32,10 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 def store(pool: asyncpg.Pool) -> EventStore:
     """The event store of the test schema."""
     return EventStore(pool, registry)
+
+
+@pytest.fixture
+async def gw(settings: Settings) -> AsyncIterator[Running]:
+    """A gateway app (in process) with one user of each role."""
+    async with running_gateway(settings) as running:
+        yield running

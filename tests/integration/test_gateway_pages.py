@@ -7,7 +7,7 @@ import re
 import pytest
 
 from services.gateway.users import Role
-from tests.integration.gateway_support import PASSWORD, running_gateway, stub_services
+from tests.integration.gateway_support import PASSWORD, stub_services
 
 PAGES = ["/board", "/groups", "/groups/gasa-2026", "/delegates", "/delegates/d001", "/departments/jhjyj",
          "/projects/project-2026-01", "/projects/project-2026-01/supervise", "/activities/act-001", "/calendar",
@@ -19,6 +19,19 @@ PROJECTS = [{"project_id": "project-2026-01", "year": 2026, "code": "01", "title
 ACTIVITY = {"activity": {"activity_id": "act-001", "title": "老旧小区改造视察", "kind": "inspection"},
             "attendance": [{"delegate_id": "d001", "status": "invited"}, {"delegate_id": "d002", "status": None}],
             "opinions": []}
+FEEDBACK = {"fb-001": {"feedback_id": "fb-001", "status": "forwarded", "content": "小区加装电梯进度慢", "raised_by": ["d001"],
+                       "main_department": "jhjyj", "co_departments": []},
+            "fb-002": {"feedback_id": "fb-002", "status": "forwarded", "content": "饮水工程水压不足", "raised_by": ["d009"],
+                       "main_department": "jhslj", "co_departments": ["jhzjj"]}}
+
+
+def feedback_detail(subject: str, body: dict) -> dict:
+    """The feedback view's detail answer (rounds name the departments too)."""
+    item = FEEDBACK.get(body["feedback_id"])
+    if item is None:
+        return {"ok": False, "error": {"code": "not_found", "message": "意见不存在 / no such feedback item"}}
+    rounds = [{"round": 1, "main_department": item["main_department"], "co_departments": item["co_departments"]}]
+    return {"ok": True, "as_of": "2026-06-01", "item": item, "rounds": rounds}
 
 
 async def login(client, username: str) -> str:
@@ -31,11 +44,6 @@ async def login(client, username: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', board.text).group(1)
 
 
-@pytest.fixture
-async def gw(settings):
-    async with running_gateway(settings) as running:
-        yield running
-
 
 @pytest.fixture
 async def stubs(nc):
@@ -43,6 +51,7 @@ async def stubs(nc):
         for subject in ("huimin.qry.projects.list", "huimin.qry.board.city"):  # the board's view, whichever exists
             s.replies[subject] = lambda subj, b: {"ok": True, "items": PROJECTS, "total": 1}
         s.replies["huimin.qry.activities.get"] = lambda subj, b: {"ok": True, **ACTIVITY}
+        s.replies["huimin.qry.feedback.detail"] = feedback_detail
         yield s
 
 
@@ -70,6 +79,8 @@ async def test_every_page_renders_for_every_role(gw, stubs, role):
         r = await gw.client.get(path)
         assert r.status_code in (200, 403), f"{role} {path}: {r.status_code}"
         assert "惠民实事监督平台" in r.text
+        field_names = re.findall(r"<(?:th|dt|h4|h5|label)[^>]*>\s*([a-z][a-z0-9]*_[a-z0-9_]*)\s*<", r.text)
+        assert not field_names, f"{role} {path}: unlabelled {field_names}"
         if r.status_code == 403:
             refused.add(path)
     assert refused == REFUSED[role]
@@ -139,3 +150,60 @@ async def test_delegates_start_on_their_own_record_and_cannot_open_others(gw, st
     mine = await gw.client.get("/delegates/d001")
     assert mine.status_code == 200 and "window.print()" in mine.text
     assert "/forms/activities/log_contact?delegate_id=d001" in mine.text
+
+
+async def test_a_department_opens_the_feedback_forwarded_to_it_and_no_other(gw, stubs):
+    await login(gw.client, "department1")
+    ledger = await gw.client.get("/feedback")
+    assert ledger.status_code == 200
+    mine = await gw.client.get("/feedback/fb-001")
+    assert mine.status_code == 200 and "小区加装电梯进度慢" in mine.text
+    assert "/report/receipt?feedback_id=fb-001" in mine.text and "/report/reply?feedback_id=fb-001" in mine.text
+    other = await gw.client.get("/feedback/fb-002")
+    assert other.status_code == 403 and "此意见建议未交办给本单位，无权查看" in other.text
+    assert "饮水工程水压不足" not in other.text
+    missing = await gw.client.get("/feedback/fb-404")
+    assert missing.status_code == 404 and "意见不存在" in missing.text
+
+
+async def test_a_delegate_opens_the_feedback_they_raised_and_no_other(gw, stubs):
+    await login(gw.client, "delegate1")
+    assert (await gw.client.get("/feedback/fb-001")).status_code == 200
+    other = await gw.client.get("/feedback/fb-002")
+    assert other.status_code == 403 and "只能查看本人提出的意见建议" in other.text
+
+
+PHOTO = {"key": "c" * 64, "size": 52_300, "content_type": "image/png", "sha256": "c" * 64, "filename": "工地.png"}
+REPORT = {"key": "d" * 64, "size": 80_000, "content_type": "application/pdf", "sha256": "d" * 64,
+          "filename": "进展通报.pdf"}
+
+
+async def test_attachments_show_as_links_and_thumbnails_on_project_activity_and_contact_logs(gw, stubs):
+    stubs.replies["huimin.qry.projects.get"] = lambda s, b: {"ok": True, "project": PROJECTS[0], "plans": [],
+                                                            "reports": [{"percent": 45.0, "attachments": [REPORT]}]}
+    stubs.replies["huimin.qry.activities.contact_logs"] = lambda s, b: {"ok": True, "items": [
+        {"log_id": "l1", "contact_point_id": "cp-1", "progress": "路基完成", "attachments": [PHOTO]}]}
+    stubs.replies["huimin.qry.activities.get"] = lambda s, b: {
+        "ok": True, **ACTIVITY, "activity": {**ACTIVITY["activity"], "attachments": [PHOTO]}}
+    await login(gw.client, "office1")
+    project = await gw.client.get("/projects/project-2026-01")
+    assert f'href="/api/v1/attachments/{"d" * 64}"' in project.text and "进展通报.pdf" in project.text
+    assert f'<img class="thumb" src="/api/v1/attachments/{"c" * 64}"' in project.text  # the project's contact logs
+    activity = await gw.client.get("/activities/act-001")
+    assert f'<img class="thumb" src="/api/v1/attachments/{"c" * 64}"' in activity.text and "51.1 KB" in activity.text
+    record = await gw.client.get("/delegates/d001")
+    assert f'src="/api/v1/attachments/{"c" * 64}"' in record.text and "工地.png" in record.text
+
+
+async def test_the_briefing_page_asks_for_a_period_and_shows_the_views_article(gw, stubs):
+    stubs.replies["huimin.qry.briefing.generate"] = lambda s, b: {
+        "ok": True, "year": 2026, "markdown": "# 简报", "activities": [],
+        "html": '<article class="briefing" lang="zh-CN"><h1>惠民实事监督工作简报</h1></article>'}
+    await login(gw.client, "office1")
+    r = await gw.client.get("/briefings?year=2026")
+    assert r.status_code == 200 and "<h1>惠民实事监督工作简报</h1>" in r.text
+    asked = stubs.last("huimin.qry.briefing.generate")["body"]
+    assert asked["period"] == "month" and asked["day"].startswith("2026-") and "start" not in asked
+    await gw.client.get("/briefings?year=2026&start=2026-04-01&end=2026-06-30")
+    asked = stubs.last("huimin.qry.briefing.generate")["body"]
+    assert (asked["start"], asked["end"]) == ("2026-04-01", "2026-06-30") and "period" not in asked

@@ -8,18 +8,13 @@ import pytest
 
 from services.gateway.catalog import Route
 from services.gateway.examples import model_example
-from services.gateway.permissions import ALL, NOT_EXPOSED, rule_for
+from services.gateway.permissions import ALL, NOT_EXPOSED, Concerns, rule_for
 from services.gateway.users import Role
-from tests.integration.gateway_support import SCOPES, running_gateway, stub_services
+from tests.integration.gateway_support import SCOPES, stub_services
 
 # Someone else's id for each kind of own-scope, valid for the fields' patterns.
 OTHERS = {"delegate_id": "d999", "dept_code": "jhslj", "group_id": "other-2026"}
 
-
-@pytest.fixture
-async def gw(settings):
-    async with running_gateway(settings) as running:
-        yield running
 
 
 @pytest.fixture
@@ -46,7 +41,10 @@ async def test_every_role_on_every_route(gw, stubs):
     routes = gw.gateway.catalog.routes
     assert len(routes) > 20
     for route in routes:
-        body = model_example(route.model)
+        # The example's attachment names no uploaded file (the gateway would refuse it before any check
+        # of roles matters here; references are tested in test_attachments_flow.py).
+        body = {**model_example(route.model), **({"attachments": []} if "attachments" in route.model.model_fields
+                                                  else {})}
         rule = rule_for(route)
         for role in Role:
             party = gw.parties[role]
@@ -64,6 +62,9 @@ async def test_every_role_on_every_route(gw, stubs):
                     failures.append(f"{where}: expected 200 as {party.user.actor}, got {r.status_code} {r.text[:200]}")
                 continue
             mine = getattr(party.user, scope.attribute)
+            if isinstance(scope, Concerns):  # the reply decides: it must name the user's own value
+                failures += await _check_reply_scope(gw, stubs, route, role, body, scope, mine)
+                continue
             own = await _send(gw, route, role, _with(route, body, scope.field, mine))
             other = await _send(gw, route, role, _with(route, body, scope.field, OTHERS[scope.attribute]))
             sent = [c["body"].get(route.model.model_fields[scope.field].alias or scope.field) for c in stubs.calls]
@@ -76,6 +77,45 @@ async def test_every_role_on_every_route(gw, stubs):
                 if filled.status_code != 200 or mine not in str(stubs.calls[-1]["body"].get(scope.field)):
                     failures.append(f"{where}: an own field left out is not filled in ({filled.status_code})")
     assert not failures, "\n".join(failures)
+
+
+async def _check_reply_scope(gw, stubs, route: Route, role: Role, body: dict[str, Any], scope: Concerns,
+                             mine: str) -> list[str]:
+    """A reply naming the user's own value reaches them; one naming someone else's is withheld (403)."""
+    outcomes = []
+    for value in (mine, OTHERS[scope.attribute]):
+        stubs.replies[route.subject] = lambda s, b, v=value: {"ok": True, "item": {f: [v] for f in scope.fields}}
+        outcomes.append((await _send(gw, route, role, body)).status_code)
+    del stubs.replies[route.subject]
+    return [] if outcomes == [200, 403] else [f"{role} {route.path}: own reply, other's reply gave {outcomes}"]
+
+
+async def test_a_department_opens_feedback_forwarded_to_it_only(gw, stubs):
+    items = {"fb-1": {"main_department": "jhjyj", "co_departments": []},
+             "fb-2": {"main_department": "jhslj", "co_departments": []},
+             "fb-3": {"main_department": "jhslj", "co_departments": ["jhjyj"]}}
+    rounds = {"fb-4": [{"round": 1, "main_department": "jhjyj", "co_departments": []},
+                       {"round": 2, "main_department": "jhslj", "co_departments": []}]}
+
+    def detail(subject: str, body: dict[str, Any]) -> dict[str, Any]:
+        fid = body["feedback_id"]
+        if fid not in items and fid not in rounds:
+            return {"ok": False, "error": {"code": "not_found", "message": "意见不存在 / no such feedback item"}}
+        item = items.get(fid, {"main_department": "jhslj", "co_departments": []})
+        return {"ok": True, "item": {"feedback_id": fid, **item}, "rounds": rounds.get(fid, [])}
+
+    stubs.replies["huimin.qry.feedback.detail"] = detail
+    dept = gw.as_(Role.DEPARTMENT)
+    got = {fid: await gw.client.get("/api/v1/views/feedback/detail", params={"feedback_id": fid}, headers=dept)
+           for fid in ("fb-1", "fb-2", "fb-3", "fb-4", "fb-9")}
+    assert {fid: r.status_code for fid, r in got.items()} == {"fb-1": 200, "fb-2": 403, "fb-3": 200, "fb-4": 200,
+                                                              "fb-9": 404}
+    assert got["fb-1"].json()["item"]["feedback_id"] == "fb-1"
+    assert got["fb-2"].json()["code"] == "forbidden" and "未交办给本单位" in got["fb-2"].json()["message"]
+    assert "jhslj" not in got["fb-2"].text  # nothing of the item leaks
+    office = await gw.client.get("/api/v1/views/feedback/detail", params={"feedback_id": "fb-2"},
+                                 headers=gw.as_(Role.OFFICE))
+    assert office.status_code == 200
 
 
 async def test_queries_by_get_are_guarded_the_same_way(gw, stubs):

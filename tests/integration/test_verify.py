@@ -83,7 +83,7 @@ async def test_event_missing_from_jetstream_and_duplicates_are_found(system, set
     event_id = json.loads(first.data)["event_id"]
     assert f"[events] event {event_id} is stored but not in {EVENTS_STREAM}" in found
     assert f"[events] event {json.loads(second.data)['event_id']} published more than once" in found
-    assert any(f"holds an event no event store has" in w for w in found)
+    assert any("holds an event no event store has" in w for w in found)
     assert any("is not an event envelope" in w for w in found)
     assert len(found) == 4, found
 

@@ -20,7 +20,7 @@ from services.gateway.i18n import label, lang_of, pick, t, value_text
 from services.gateway.permissions import may, may_gateway
 from services.gateway.users import ROLE_LABELS, Role, User
 from services.gateway.web.render import render, table
-from shared.errors import Forbidden, HuiminError
+from shared.errors import Forbidden, HuiminError, NotFound
 from shared.timeutil import CITY_TZ
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -38,7 +38,7 @@ class Panel:
     route: Route | None
     data: dict[str, Any] | None = None
     error: str | None = None
-    status: str = "ok"  # ok | missing (no such query yet) | forbidden | error
+    status: str = "ok"  # ok | missing (no such query yet) | forbidden | not_found | error
 
     @property
     def ok(self) -> bool:
@@ -65,6 +65,10 @@ class Page:
     def t(self, key: str) -> str:
         """An interface text in the page's language."""
         return t(key, self.lang)
+
+    def pick(self, text: str) -> str:
+        """The page's half of a bilingual "中文 / English" text."""
+        return pick(text, self.lang)
 
     @property
     def year(self) -> int:
@@ -95,6 +99,8 @@ class Page:
             return Panel(route, await self.gateway.send(self.user, route, body))
         except Forbidden as exc:
             return Panel(route, status="forbidden", error=pick(exc.message, self.lang))
+        except NotFound as exc:
+            return Panel(route, status="not_found", error=pick(exc.message, self.lang))
         except HuiminError as exc:
             return Panel(route, status="error", error=pick(exc.message, self.lang))
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from services.gateway import department as department_input
+from services.gateway.i18n import label
+from services.gateway.permissions import may_gateway
 from services.gateway.web import charts
 from services.gateway.web.context import Page, links, page, section
 from services.gateway.web.render import render, table
@@ -54,10 +57,11 @@ async def project(project_id: str, p: Page = Depends(page)) -> HTMLResponse:
     if not match:
         raise NotFound("没有此项目 / no such project")
     year, code = int(match.group(1)), match.group(2)
-    info, supervision, acts, points, fb, timeline = await asyncio.gather(
+    info, supervision, acts, points, logs, fb, timeline = await asyncio.gather(
         p.ask("projects", "get", project_id=project_id), p.first(*SUPERVISION_QUERIES, project_id=project_id),
         p.ask("activities", "list", project_id=project_id), p.ask("activities", "contact_points", project_id=project_id),
-        p.ask("feedback", "list", project_id=project_id), p.ask("timeline", "get", ref=project_id))
+        p.ask("activities", "contact_logs", project_id=project_id), p.ask("feedback", "list", project_id=project_id),
+        p.ask("timeline", "get", ref=project_id))
     reports = _find_list(info.data, "progress_reports", "reports", "progress")
     line = charts.progress_line(reports, p.lang) if reports else None
     actions = (links(p.form_link("activities", "schedule_activity", year=year, kind="inspection",
@@ -65,7 +69,7 @@ async def project(project_id: str, p: Page = Depends(page)) -> HTMLResponse:
                + links(f"/projects/{project_id}/supervise" if p.can("delegates", "assign_supervision") else None,
                        p.t("supervision") + " · " + p.t("suggestion"))
                + links(p.form_link("projects", "report_progress", year=year, code=code,
-                                   reported_by=p.user.dept_code), "通报进展 / progress")
+                                   reported_by=p.user.dept_code), p.pick("通报进展 / Report progress"))
                + links(p.form_link("activities", "establish_contact_point", project_id=project_id),
                        p.t("contact_points"))
                + links(p.form_link("feedback", "submit_feedback", year=year, project_id=project_id,
@@ -77,6 +81,7 @@ async def project(project_id: str, p: Page = Depends(page)) -> HTMLResponse:
         section(p.t("supervision"), supervision, render(supervision.data, p.lang) if supervision.ok else None),
         section(p.t("calendar"), acts, table(acts.items(), p.lang) if acts.items() else None),
         section(p.t("contact_points"), points, table(points.items(), p.lang) if points.items() else None),
+        section(p.t("contact_logs"), logs, table(logs.items(), p.lang) if logs.items() else None),
         section(p.t("feedback"), fb, table(fb.items(), p.lang) if fb.items() else None),
         section(p.t("timeline"), timeline, render(timeline.items(), p.lang) if timeline.items() else None),
     ]
@@ -124,16 +129,17 @@ async def delegate(delegate_id: str, p: Page = Depends(page)) -> HTMLResponse:
     participation = await _participation(p, delegate_id, acts.items())
     mine = p.user.delegate_id == delegate_id
     actions = (links(p.form_link("activities", "log_contact", delegate_id=delegate_id) if mine else None,
-                     "联系记录 / contact log")
-               + links(p.form_link("activities", "check_in", delegate_id=delegate_id) if mine else None, "签到 / check in"))
+                     p.pick("联系记录 / Log a contact"))
+               + links(p.form_link("activities", "check_in", delegate_id=delegate_id) if mine else None,
+                       p.pick("签到 / Check in")))
     name = _find_name(person.data) or delegate_id
     sections = [
         section(p.t("details"), person, render(person.data, p.lang) if person.ok else None, links=actions),
         section(p.t("record"), record, render(record.data, p.lang) if record.ok else None,
                 exports=p.export_links(record, delegate_id=delegate_id, year=p.year)),
-        section("活动参与 / activities" if p.lang == "zh" else "Activities", acts,
+        section(p.pick("活动参与 / Activities"), acts,
                 table(participation, p.lang) if participation else None, anchor="activities"),
-        section("联系记录" if p.lang == "zh" else "Contact logs", logs,
+        section(p.t("contact_logs"), logs,
                 table(logs.items(), p.lang) if logs.items() else None),
         section(p.t("feedback"), fb, table(fb.items(), p.lang) if fb.items() else None),
     ]
@@ -170,7 +176,8 @@ async def department(code: str, p: Page = Depends(page)) -> HTMLResponse:
                                                   dept_code=code, year=p.year),
         p.ask("feedback", "list", department=code, year=p.year))
     mine = next((d for d in depts.items() if d.get("code") == code), None)
-    actions = links(p.form_link("projects", "report_progress", year=p.year, reported_by=code), "通报进展 / progress")
+    actions = links(p.form_link("projects", "report_progress", year=p.year, reported_by=code),
+                    p.pick("通报进展 / Report progress"))
     if p.user.dept_code == code:
         actions += [(title if p.lang == "zh" else en, f"/report/{kind}")
                     for kind, (_, title, en) in department_input.KINDS.items()]
@@ -197,15 +204,20 @@ async def activity_page(p: Page, activity_id: str, problem: str | None = None, s
     one = await p.ask("activities", "get", activity_id=activity_id)
     data = one.data or {}
     attendance = _find_list(data, "attendance")
-    actions = (links(p.form_link("activities", "record_outcome", activity_id=activity_id), "活动成果 / outcome")
-               + links(p.form_link("activities", "issue_check_in_code", activity_id=activity_id), "签到码 / code")
-               + links(p.form_link("activities", "invite_delegates", activity_id=activity_id), "邀请 / invite")
+    actions = (links(p.form_link("activities", "record_outcome", activity_id=activity_id),
+                     p.pick("活动成果 / Outcome"))
+               + links(p.form_link("activities", "issue_check_in_code", activity_id=activity_id),
+                       p.pick("签到码 / Check-in code"))
+               + links(p.form_link("activities", "invite_delegates", activity_id=activity_id), p.pick("邀请 / Invite"))
                + links(p.form_link("activities", "check_in", activity_id=activity_id,
-                                   delegate_id=p.user.delegate_id) if p.user.delegate_id else None, "签到 / check in"))
+                                   delegate_id=p.user.delegate_id) if p.user.delegate_id else None,
+                       p.pick("签到 / Check in")))
     info = data.get("activity") if isinstance(data.get("activity"), dict) else data
+    if info is not data and isinstance(data.get("attachments"), list):  # files of the outcome, wherever answered
+        info = {**info, "attachments": data["attachments"]}
     sections = [
         section(p.t("details"), one, render(info, p.lang) if one.ok else None, links=actions),
-        section("意见 / opinions" if p.lang == "zh" else "Opinions", one,
+        section(p.pick("意见 / Opinions"), one,
                 table(_find_list(data, "opinions"), p.lang) if _find_list(data, "opinions") else None),
     ]
     return p.render("activity.html", status=status, title=(info or {}).get("title") or activity_id, subtitle=activity_id,
@@ -215,12 +227,24 @@ async def activity_page(p: Page, activity_id: str, problem: str | None = None, s
 
 
 async def feedback_item(feedback_id: str, p: Page = Depends(page)) -> HTMLResponse:
-    """One feedback item with every round: forwarding, answers, ratings."""
+    """One feedback item with every round: forwarding, answers, ratings (a department: what was forwarded to it)."""
     one = await p.ask("feedback", "detail", feedback_id=feedback_id)
-    actions = (links(p.form_link("feedback", "forward_feedback", feedback_id=feedback_id), "交办 / forward")
+    if one.status in ("forbidden", "not_found"):
+        return p.render("sections.html", status=403 if one.status == "forbidden" else 404, title=p.t("feedback"),
+                        subtitle=feedback_id, sections=[section(p.t("details"), one, None)])
+    actions = (links(p.form_link("feedback", "forward_feedback", feedback_id=feedback_id), p.pick("交办 / Forward"))
                + links(p.form_link("feedback", "rate_feedback", feedback_id=feedback_id,
-                                   rated_by=p.user.delegate_id), "评价 / rate"))
-    sections = [section(p.t("details"), one, render(one.data, p.lang) if one.ok else None, links=actions)]
+                                   rated_by=p.user.delegate_id), p.pick("评价 / Rate")))
+    if one.ok and p.user.dept_code and may_gateway(p.user, "department.input"):
+        actions += [(title if p.lang == "zh" else en, f"/report/{kind}?{urlencode({'feedback_id': feedback_id})}")
+                    for kind, (_, title, en) in department_input.KINDS.items() if kind in ("receipt", "reply")]
+    data = one.data or {}
+    rounds = [r for r in data.get("rounds") or [] if isinstance(r, dict)]
+    rest = {k: v for k, v in data.items() if k != "rounds"} if rounds else data
+    # One box per round: a round's receipts and answers are records of their own, too wide for table cells.
+    sections = [section(p.t("details"), one, render(rest, p.lang) if one.ok else None, links=actions)] + [
+        section(f"{label('rounds', p.lang)} · {r.get('round') or n}", one, render(r, p.lang))
+        for n, r in enumerate(rounds, 1)]
     return p.render("sections.html", title=p.t("feedback"), subtitle=feedback_id, sections=sections)
 
 

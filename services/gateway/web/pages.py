@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import typing
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from services.gateway import auth
 from services.gateway.errors import GatewayError, status_of
@@ -15,7 +18,9 @@ from services.gateway.users import Role
 from services.gateway.web import charts, detail, places, work
 from services.gateway.web.context import LANG_COOKIE, TEMPLATES, Page, Panel, links, page, section
 from services.gateway.web.render import render, table
+from shared.contracts.feedback import Status as FeedbackStatus
 from shared.errors import HuiminError
+from shared.timeutil import local_date
 
 BOARD_QUERIES = (("board", "city"), ("projects", "list"))
 BRIEFING_QUERIES = (("briefing", "generate"), ("briefings", "list"))
@@ -103,32 +108,45 @@ async def home(p: Page = Depends(page)) -> Response:
 async def board(request: Request, p: Page = Depends(page)) -> HTMLResponse:
     """City board: charts of status and progress, filters, the project table, exports."""
     filters = {k: request.query_params.get(k) or None for k in BOARD_FILTERS}
-    panel = await p.first(*BOARD_QUERIES, year=p.year, limit=500, **filters)
+    offset = request.query_params.get("offset", "")
+    panel = await p.first(*BOARD_QUERIES, year=p.year, limit=500, offset=int(offset) if offset.isdigit() else None,
+                          **filters)
     rows = panel.items()
-    options = await _filter_options(p, rows)
+    summary = (panel.data or {}).get("summary")
+    options = await _filter_options(p, rows, summary if isinstance(summary, dict) else {})
     columns = [c for c in ("project_id", "title", "category", "lead_unit", "status", "deviation", "percent",
                            "expected_percent", "progress_percent", "last_report_on", "group_id", "votes_for",
                            "updated_at")
                if any(c in r for r in rows)]
     project_table = table(rows, p.lang, columns=columns or None) if rows else None
-    return p.render("board.html", panel=panel, charts=charts.board_charts(rows, p.lang), project_table=project_table,
-                    filters=filters, options=options, export_links=p.export_links(panel, year=p.year, **filters),
-                    totals=_totals(panel), summary=_summary(panel))
+    return p.render("board.html", panel=panel, charts=charts.board_charts(rows, p.lang, summary),
+                    project_table=project_table, filters=filters, options=options,
+                    export_links=p.export_links(panel, year=p.year, **filters), totals=_totals(panel),
+                    summary=_summary(panel), more=_next_page(request, panel))
 
 
-async def _filter_options(p: Page, rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+def _next_page(request: Request, panel: Panel) -> str | None:
+    # A paged board (city board: at most 500 projects a page) links to its next page.
+    after = (panel.data or {}).get("next_offset")
+    return f"?{urlencode({**request.query_params, 'offset': after})}" if isinstance(after, int) else None
+
+
+async def _filter_options(p: Page, rows: list[dict[str, Any]],
+                          summary: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     departments = await p.ask("projects", "departments")
     names = {d.get("code"): d.get("short_name") or d.get("name") for d in departments.items()}
     opts: dict[str, list[tuple[str, str]]] = {}
     for field in BOARD_FILTERS:
-        values = sorted({str(r[field]) for r in rows if r.get(field)})
+        counted = summary.get(field) if isinstance(summary.get(field), dict) else {}  # every project, not one page
+        values = sorted({str(r[field]) for r in rows if r.get(field)} | {k for k, n in counted.items() if n})
         opts[field] = [(v, names.get(v, v) if field == "lead_unit" else v) for v in values]
     return opts
 
 
 def _totals(panel: Panel) -> dict[str, Any]:
     data = panel.data or {}
-    numbers = {k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "year"}
+    numbers = {k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and k not in ("year", "limit", "offset", "next_offset")}
     counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
     return numbers | {k: v for k, v in counts.items() if isinstance(v, int)}
 
@@ -175,15 +193,28 @@ async def feedback_ledger(request: Request, p: Page = Depends(page)) -> HTMLResp
                          links=links(p.form_link("feedback", "submit_feedback", year=p.year), p.t("forms")),
                          exports=p.export_links(panel, year=p.year, **params))]
     return p.render("sections.html", title=p.t("feedback"), sections=sections, filters=params,
-                    filter_names=["status", "project_id", "department"])
+                    filter_names=["status", "project_id", "department"],
+                    filter_choices={"status": list(typing.get_args(FeedbackStatus))})
 
 
-async def briefings(p: Page = Depends(page)) -> HTMLResponse:
-    """The office's periodic briefings (shown as the briefing view provides them)."""
-    panel = await p.first(*BRIEFING_QUERIES, year=p.year)
-    sections = [section(p.t("briefings"), panel, render(panel.data, p.lang) if panel.ok else None,
-                         exports=p.export_links(panel, year=p.year))]
-    return p.render("sections.html", title=p.t("briefings"), sections=sections)
+async def briefings(request: Request, p: Page = Depends(page)) -> HTMLResponse:
+    """The office's briefing of a period (`start`-`end`, else `period` around `day`; default: this month)."""
+    asked = {k: request.query_params.get(k) or None for k in ("period", "day", "start", "end")}
+    params = asked if asked["start"] and asked["end"] else {
+        "period": asked["period"] or "month", "day": asked["day"] or _day_in(p.year).isoformat()}
+    panel = await p.first(*BRIEFING_QUERIES, year=p.year, **params)
+    article = (panel.data or {}).get("html")
+    # The briefing view writes its article as HTML with every value escaped (services/projection/briefing.py).
+    html = Markup(article) if isinstance(article, str) else render(panel.data, p.lang) if panel.ok else None
+    sections = [section(p.t("briefings"), panel, html, exports=p.export_links(panel, year=p.year, **params))]
+    return p.render("sections.html", title=p.t("briefings"), sections=sections, filters=params,
+                    filter_names=["period", "day", "start", "end"], filter_choices={"period": ["week", "month"]})
+
+
+def _day_in(year: int) -> date:
+    """Today in Jinghong if it falls in the year, else the year's last day."""
+    today = local_date(datetime.now(UTC))
+    return today if today.year == year else date(year, 12, 31)
 
 
 async def error_page(request: Request, exc: HuiminError, status: int | None = None) -> Response:

@@ -17,10 +17,15 @@ LINKS = {
     "delegate_ids": "/delegates/{}", "raised_by": "/delegates/{}", "group_id": "/groups/{}", "group_ids": "/groups/{}",
     "activity_id": "/activities/{}", "feedback_id": "/feedback/{}", "lead_unit": "/departments/{}",
     "main_department": "/departments/{}", "department": "/departments/{}", "reported_by": "/departments/{}",
+    "last_reported_by": "/departments/{}", "dept_code": "/departments/{}",
     "co_units": "/departments/{}", "co_departments": "/departments/{}",
 }
-_HIDDEN = {"last_event_id", "event_ids", "event_id", "position", "version", "message_id", "causation_id",
-           "correlation_id"}
+# Maps of names by id in a view's answer (`department_names`: code -> name): the ids link to their pages.
+NAME_MAPS = {"department_names": "department", "delegate_names": "delegate_id"}
+ATTACHMENT_URL = "/api/v1/attachments/{}"
+# Bookkeeping keys of answers, never shown.
+HIDDEN = {"last_event_id", "event_ids", "event_id", "position", "version", "schema_version", "message_id",
+          "causation_id", "correlation_id"}
 
 
 def link(field: str, value: Any) -> Markup:
@@ -58,8 +63,45 @@ def city_time(value: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def is_attachment_list(field: str, value: Any) -> bool:
+    """Whether a value is a list of stored files (`attachments`: items with a `key`)."""
+    return (field == "attachments" and isinstance(value, list)
+            and all(isinstance(v, dict) and isinstance(v.get("key"), str) and v["key"] for v in value))
+
+
+def human_size(size: Any) -> str:
+    """A byte count as people read it: 512 B, 12.3 KB, 4.5 MB."""
+    if not isinstance(size, (int, float)) or isinstance(size, bool) or size < 0:
+        return ""
+    if size < 1024:
+        return f"{size:.0f} B"
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+def attachments(items: list[dict[str, Any]]) -> Markup:
+    """Stored files as download links with name and size; photos as small thumbnails."""
+    if not items:
+        return Markup("")
+    parts = []
+    for item in items:
+        href = escape(ATTACHMENT_URL.format(quote(item["key"], safe="")))
+        name = escape(item.get("filename") or item["key"][:12])
+        kind = str(item.get("content_type") or "")
+        thumb = (f'<a href="{href}" target="_blank" rel="noopener"><img class="thumb" src="{href}" alt="{name}" '
+                 f'loading="lazy"></a>' if kind.startswith("image/") else "")
+        size = escape(human_size(item.get("size")))
+        parts.append(f'<li>{thumb}<a href="{href}" target="_blank" rel="noopener" download="{name}">{name}</a>'
+                     f'{f" <small>{size}</small>" if size else ""}</li>')
+    return Markup(f'<ul class="attachments">{"".join(parts)}</ul>')
+
+
 def render(value: Any, lang: str, field: str = "", depth: int = 0) -> Markup:
     """HTML of any JSON value."""
+    if is_attachment_list(field, value):
+        return attachments(value)
+    if field in NAME_MAPS and isinstance(value, dict):
+        items = "".join(f"<dt>{link(NAME_MAPS[field], k)}</dt><dd>{scalar('', v, lang)}</dd>" for k, v in value.items())
+        return Markup(f'<dl class="record">{items}</dl>')
     if isinstance(value, dict):
         return record(value, lang, depth)
     if isinstance(value, list):
@@ -71,11 +113,16 @@ def render(value: Any, lang: str, field: str = "", depth: int = 0) -> Markup:
     return scalar(field, value, lang)
 
 
+def shown(data: dict[str, Any], key: str) -> bool:
+    """Whether a key is shown: not bookkeeping, nor a view's `<x>_label` of a value shown (translated) as `x`."""
+    return key not in HIDDEN and not (key.endswith("_label") and key[:-6] in data)
+
+
 def columns_of(rows: list[dict[str, Any]]) -> list[str]:
     """The columns of a list of records, in first-seen order, hiding bookkeeping ones."""
     cols: list[str] = []
     for row in rows:
-        cols += [k for k in row if k not in cols and k not in _HIDDEN]
+        cols += [k for k in row if k not in cols and shown(row, k)]
     return cols
 
 
@@ -93,8 +140,8 @@ def table(rows: list[dict[str, Any]], lang: str, columns: list[str] | None = Non
 
 def record(data: dict[str, Any], lang: str, depth: int = 0) -> Markup:
     """A record: its simple fields as a definition list, then each nested part under its label."""
-    simple = {k: v for k, v in data.items() if k not in _HIDDEN and not _nested(v)}
-    nested = {k: v for k, v in data.items() if k not in _HIDDEN and _nested(v)}
+    simple = {k: v for k, v in data.items() if shown(data, k) and not _nested(v)}
+    nested = {k: v for k, v in data.items() if shown(data, k) and _nested(v)}
     parts = []
     if simple:
         items = "".join(f"<dt>{escape(label(k, lang))}</dt><dd>{render(v, lang, k, depth + 1)}</dd>"

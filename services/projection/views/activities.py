@@ -28,6 +28,7 @@ from shared.contracts.activities import (
     OutcomeRecorded,
 )
 from shared.contracts.base import EventEnvelope
+from shared.contracts.gateway import Attachment
 from shared.contracts.projects import YearCalendarAdjusted
 from shared.errors import NotFound
 from shared.readmodel import ReadModel
@@ -58,6 +59,7 @@ model = ReadModel(
         findings      jsonb,
         report        jsonb,
         contribution  jsonb,
+        attachments   jsonb NOT NULL DEFAULT '[]',  -- of the outcome: [{key, size, content_type, sha256, filename}]
         updated_at    timestamptz NOT NULL
     );
     CREATE INDEX act_activities_year ON act_activities (year, starts_at DESC);
@@ -105,9 +107,11 @@ model = ReadModel(
         demands          text NOT NULL,
         help_given       text[] NOT NULL,
         help_note        text NOT NULL,
+        attachments      jsonb NOT NULL DEFAULT '[]',
         PRIMARY KEY (contact_point_id, log_id)
     );
     CREATE INDEX act_contact_logs_project ON act_contact_logs (project_id, contacted_on DESC);
+    CREATE INDEX act_contact_logs_year ON act_contact_logs (year, contacted_on DESC, contact_point_id, log_id);
     """,
 )
 
@@ -181,6 +185,11 @@ async def attendance_corrected(conn: asyncpg.Connection, env: EventEnvelope, e: 
     )
 
 
+def _files(attachments: list[Attachment]) -> list[dict[str, Any]]:
+    """Attachments as kept and answered: [{key, size, content_type, sha256, filename}]."""
+    return [a.model_dump(mode="json") for a in attachments]
+
+
 def _json(part: Any) -> Any:
     return part.model_dump(mode="json") if part is not None else None
 
@@ -189,9 +198,10 @@ def _json(part: Any) -> Any:
 async def outcome_recorded(conn: asyncpg.Connection, env: EventEnvelope, e: OutcomeRecorded) -> None:
     """Minutes, findings, report or contribution of the activity."""
     await conn.execute(
-        "UPDATE act_activities SET minutes = $2, findings = $3, report = $4, contribution = $5, updated_at = $6 "
-        "WHERE activity_id = $1",
-        e.activity_id, e.minutes, e.findings, _json(e.report), _json(e.contribution), env.recorded_at,
+        "UPDATE act_activities SET minutes = $2, findings = $3, report = $4, contribution = $5, attachments = $6, "
+        "updated_at = $7 WHERE activity_id = $1",
+        e.activity_id, e.minutes, e.findings, _json(e.report), _json(e.contribution),
+        _files(e.attachments), env.recorded_at,
     )
 
 
@@ -229,10 +239,11 @@ async def contact_logged(conn: asyncpg.Connection, env: EventEnvelope, e: Contac
     """A delegate's contact log."""
     await conn.execute(
         """INSERT INTO act_contact_logs (contact_point_id, log_id, project_id, year, delegate_id, contacted_on,
-                                         progress, difficulties, public_response, demands, help_given, help_note)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+                                         progress, difficulties, public_response, demands, help_given, help_note,
+                                         attachments)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
         e.contact_point_id, e.log_id, e.project_id, e.year, e.delegate_id, e.contacted_on, e.progress,
-        e.difficulties, e.public_response, e.demands, e.help_given, e.help_note,
+        e.difficulties, e.public_response, e.demands, e.help_given, e.help_note, _files(e.attachments),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from shared.contracts.base import EventEnvelope
+from shared.contracts.gateway import Attachment
 from shared.contracts.projects import (
     OBSTACLE_KINDS, DepartmentRegistered, GetProject, GetYear, ListDepartments, ListProjects, ObstacleReported,
     ObstacleResolved, PlanRevised, PlanSubmitted, ProgressReported, ProjectAccepted, ProjectCancelled,
@@ -72,7 +73,8 @@ model = ReadModel(
         event_id uuid PRIMARY KEY, project_id text NOT NULL, version integer NOT NULL, as_of date NOT NULL,
         percent double precision NOT NULL, milestones_completed jsonb NOT NULL, narrative text NOT NULL,
         problems text NOT NULL, funds_spent_wan double precision, correction boolean NOT NULL,
-        correction_reason text NOT NULL, reported_by text NOT NULL, message_id text, recorded_at timestamptz NOT NULL
+        correction_reason text NOT NULL, reported_by text NOT NULL, message_id text, recorded_at timestamptz NOT NULL,
+        attachments jsonb NOT NULL DEFAULT '[]'  -- [{key, size, content_type, sha256, filename}]
     );
     CREATE INDEX project_reports_project ON project_reports (project_id, version);
     CREATE TABLE project_obstacles (
@@ -87,6 +89,11 @@ model = ReadModel(
     );
     """,
 )
+
+
+def _files(attachments: list[Attachment]) -> list[dict[str, Any]]:
+    """Attachments as stored in a jsonb column and answered: [{key, size, content_type, sha256, filename}]."""
+    return [a.model_dump(mode="json") for a in attachments]
 
 
 async def _touch(conn: asyncpg.Connection, env: EventEnvelope, sets: str, *args: Any) -> None:
@@ -131,9 +138,10 @@ async def plan_changed(conn: asyncpg.Connection, env: EventEnvelope, e: PlanSubm
 async def progress_reported(conn: asyncpg.Connection, env: EventEnvelope, e: ProgressReported) -> None:
     """The latest figures on the project, and the report in its history."""
     await conn.execute(
-        "INSERT INTO project_reports VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO project_reports VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         env.event_id, e.project_id, env.version, e.as_of, e.percent, e.milestones_completed, e.narrative, e.problems,
-        e.funds_spent_wan, e.correction, e.correction_reason, e.reported_by, e.message_id, env.recorded_at)
+        e.funds_spent_wan, e.correction, e.correction_reason, e.reported_by, e.message_id, env.recorded_at,
+        _files(e.attachments))
     await _touch(conn, env, """status = CASE WHEN status = 'planned' THEN 'in_progress' ELSE status END,
                                percent = $3, milestones_completed = $4, last_report_as_of = $5, last_reported_by = $6,
                                funds_spent_wan = coalesce($7, funds_spent_wan), reports = reports + 1""",
