@@ -69,6 +69,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "attachments": ("附件", "Attachments"), "note": ("备注", "Note"), "notes": ("备注", "Notes"),
     "problems": ("存在问题", "Problems"), "as_of": ("截至日期", "As of"), "group": ("代表小组", "Group"),
     "members": ("成员", "Members"), "contact_point_id": ("联系点", "Contact point"), "overdue": ("逾期", "Overdue"),
+    "member_count": ("成员人数", "Members (count)"),
     "reports": ("进展通报", "Progress reports"), "plans": ("实施计划", "Plans"), "plan": ("实施计划", "Plan"),
     "obstacles": ("困难问题", "Obstacles"), "items": ("列表", "Items"), "leader_name": ("联系领导", "Leader"),
     "committee_name": ("专工委", "Committee"), "group_name": ("代表小组", "Group"), "assigned_at": ("分配时间", "Assigned"),

@@ -430,11 +430,15 @@ class GetDelegate(Query):
 
 
 class ListGroups(Query):
-    """Delegate groups with their members."""
+    """Delegate groups with their member counts; member ids only when asked for (`members`), paged by `offset`."""
 
     name = "groups"
 
     year: Year | None = None
+    group_id: GroupId | None = Field(default=None, description="only this group (to page through its members)")
+    members: int = Field(default=0, ge=0, le=1000,
+                         description="list up to this many member ids of each group (0: only member_count)")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="skip this many member ids of each group")
 
 
 class ListSupervision(Query):

@@ -80,7 +80,9 @@ async def test_views_from_events(views):  # noqa: F811
         groups = (await list_groups(conn, ListGroups(year=2026)))["items"]
         assert groups == [{"group_id": "gasa-2026", "name": "嘎洒镇代表小组", "year": 2026, "kind": "township",
                            "township": "嘎洒镇", "location": GASA.model_dump(mode="json"), "leader_id": None,
-                           "members": ["d1"]}]
+                           "member_count": 1}], "counts only unless member ids are asked for"
+        listed = await list_groups(conn, ListGroups(year=2026, members=5))
+        assert listed["items"][0]["members"] == ["d1"] and listed["next_offset"] is None
         assert len((await list_groups(conn, ListGroups()))["items"]) == 2
 
         sup_items = (await list_supervision(conn, ListSupervision(year=2026)))["items"]
@@ -115,7 +117,10 @@ async def test_commands_reach_the_queries(service, nc, settings):  # noqa: F811
         assert supervision["items"][0]["contact_delegates"] == ["d1"]
         listed = await query("list", group_id="gasa-2026")
         assert listed["items"][0]["personal"]["phone"] == "13908810001"
-        assert (await query("groups", year=2026))["items"][0]["members"] == ["d1"]
+        counted = (await query("groups", year=2026))["items"][0]
+        assert counted["member_count"] == 1 and "members" not in counted  # ids only when asked for
+        assert (await query("groups", year=2026, members=10))["items"][0]["members"] == ["d1"]
+        assert (await query("groups", group_id="gasa-2026", members=1))["items"][0]["members"] == ["d1"]
         one = await query("get", delegate_id="d1")
         assert one["groups"][0]["group_id"] == "gasa-2026" and one["contact_duties"][0]["project_id"] == project
         assert (await query("leaders"))["items"][0]["committee_ids"] == ["nww"]

@@ -96,10 +96,14 @@ def _find_title(data: Any) -> str | None:
     return None
 
 
+GROUP_PAGE_MEMBERS = 1000  # member ids shown on a group's page (the answer says member_count of all)
+
+
 async def group(group_id: str, p: Page = Depends(page)) -> HTMLResponse:
     """A delegate group: members, supervised projects, activities, its performance when the view exists."""
     groups, acts, record = await asyncio.gather(
-        p.ask("delegates", "groups", year=p.year), p.ask("activities", "list", group_id=group_id),
+        p.ask("delegates", "groups", year=p.year, group_id=group_id, members=GROUP_PAGE_MEMBERS),
+        p.ask("activities", "list", group_id=group_id),
         p.first(*GROUP_RECORD_QUERIES, group_id=group_id, year=p.year))
     mine = next((g for g in groups.items() if g.get("group_id") == group_id), None)
     actions = links(p.form_link("activities", "schedule_activity", year=p.year, group_ids=group_id),

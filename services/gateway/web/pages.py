@@ -161,9 +161,7 @@ async def groups(p: Page = Depends(page)) -> HTMLResponse:
     panel = await p.ask("delegates", "groups", year=p.year)
     rows = [{**g, "group_id": g.get("group_id")} for g in panel.items()]
     summary = [{k: (v.get("label") or v.get("township")) if isinstance(v, dict) else v for k, v in g.items()
-                if not isinstance(v, list) or k == "projects"} |
-               {"members": len(g.get("members", [])) if isinstance(g.get("members"), list) else g.get("members")}
-               for g in rows]
+                if not isinstance(v, list) or k == "projects"} for g in rows]  # member_count, not member ids
     rank = await p.first(*RANK_QUERIES, year=p.year, limit=500)
     sections = [section(p.t("groups"), panel, table(summary, p.lang) if summary else None,
                         links=links(p.form_link("delegates", "form_group", year=p.year), p.t("forms"))),

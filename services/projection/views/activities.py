@@ -112,6 +112,18 @@ model = ReadModel(
     );
     CREATE INDEX act_contact_logs_project ON act_contact_logs (project_id, contacted_on DESC);
     CREATE INDEX act_contact_logs_year ON act_contact_logs (year, contacted_on DESC, contact_point_id, log_id);
+    CREATE INDEX act_contact_logs_delegate ON act_contact_logs (delegate_id, contacted_on DESC);
+    -- Logs per contact point (and the project and year they were logged for), kept by the ContactLogged
+    -- applier so lists count them from a row per point instead of every log.
+    CREATE TABLE act_contact_log_counts (
+        contact_point_id text NOT NULL,
+        project_id       text NOT NULL,
+        year             integer NOT NULL,
+        logs             integer NOT NULL,
+        last_contact_on  date NOT NULL,
+        PRIMARY KEY (contact_point_id, project_id, year)
+    );
+    CREATE INDEX act_contact_log_counts_year ON act_contact_log_counts (year, project_id);
     """,
 )
 
@@ -236,12 +248,18 @@ async def contact_point_delegates_changed(conn: asyncpg.Connection, env: EventEn
 
 @model.on(ContactLogged)
 async def contact_logged(conn: asyncpg.Connection, env: EventEnvelope, e: ContactLogged) -> None:
-    """A delegate's contact log."""
+    """A delegate's contact log, counted once for its contact point (one statement: no count without the row)."""
     await conn.execute(
-        """INSERT INTO act_contact_logs (contact_point_id, log_id, project_id, year, delegate_id, contacted_on,
-                                         progress, difficulties, public_response, demands, help_given, help_note,
-                                         attachments)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+        """WITH logged AS (
+               INSERT INTO act_contact_logs (contact_point_id, log_id, project_id, year, delegate_id, contacted_on,
+                                             progress, difficulties, public_response, demands, help_given, help_note,
+                                             attachments)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               ON CONFLICT DO NOTHING RETURNING contact_point_id, project_id, year, contacted_on)
+           INSERT INTO act_contact_log_counts AS c (contact_point_id, project_id, year, logs, last_contact_on)
+           SELECT contact_point_id, project_id, year, 1, contacted_on FROM logged
+           ON CONFLICT (contact_point_id, project_id, year) DO UPDATE SET logs = c.logs + 1,
+               last_contact_on = greatest(c.last_contact_on, excluded.last_contact_on)""",
         e.contact_point_id, e.log_id, e.project_id, e.year, e.delegate_id, e.contacted_on, e.progress,
         e.difficulties, e.public_response, e.demands, e.help_given, e.help_note, _files(e.attachments),
     )
@@ -301,14 +319,18 @@ async def get_activity(conn: asyncpg.Connection, q: GetActivity) -> dict[str, An
 
 
 async def list_contact_points(conn: asyncpg.Connection, q: ListContactPoints) -> dict[str, Any]:
-    """Contact points with their number of logs and latest contact date."""
+    """Contact points with their number of logs and latest contact date (from the kept counts, page rows only)."""
     cond, args = _where([("p.year = $n", q.year), ("p.project_id = $n", q.project_id)])
     total = await conn.fetchval(f"SELECT count(*) FROM act_contact_points p WHERE {cond}", *args)
     rows = await conn.fetch(
-        f"""SELECT p.*, count(l.log_id) AS logs, max(l.contacted_on) AS last_contact_on
-            FROM act_contact_points p LEFT JOIN act_contact_logs l USING (contact_point_id)
-            WHERE {cond} GROUP BY p.contact_point_id
-            ORDER BY p.project_id, p.established_on LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}""",
+        f"""SELECT p.*, coalesce(c.logs, 0) AS logs, c.last_contact_on FROM (
+                SELECT * FROM act_contact_points p WHERE {cond}
+                ORDER BY p.project_id, p.established_on, p.contact_point_id
+                LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}) p
+            LEFT JOIN LATERAL (
+                SELECT sum(c.logs)::int AS logs, max(c.last_contact_on) AS last_contact_on
+                FROM act_contact_log_counts c WHERE c.contact_point_id = p.contact_point_id) c ON true
+            ORDER BY p.project_id, p.established_on, p.contact_point_id""",
         *args, q.limit, q.offset,
     )
     return {"items": [dict(r) for r in rows], "total": total}
@@ -318,7 +340,11 @@ async def list_contact_logs(conn: asyncpg.Connection, q: ListContactLogs) -> dic
     """Contact logs matching the filters, newest first."""
     cond, args = _where([("year = $n", q.year), ("project_id = $n", q.project_id),
                          ("contact_point_id = $n", q.contact_point_id), ("delegate_id = $n", q.delegate_id)])
-    total = await conn.fetchval(f"SELECT count(*) FROM act_contact_logs WHERE {cond}", *args)
+    if q.delegate_id is None:  # summed from a row per contact point, not counted over every log
+        total = await conn.fetchval(f"SELECT coalesce(sum(logs), 0)::int FROM act_contact_log_counts WHERE {cond}",
+                                    *args)
+    else:  # one delegate's logs are few, found by their index
+        total = await conn.fetchval(f"SELECT count(*) FROM act_contact_logs WHERE {cond}", *args)
     rows = await conn.fetch(
         f"""SELECT * FROM act_contact_logs WHERE {cond}
             ORDER BY contacted_on DESC, contact_point_id, log_id LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}""",

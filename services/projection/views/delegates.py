@@ -32,7 +32,7 @@ from shared.contracts.delegates import (
     ListSupervision,
     SupervisionAssigned,
 )
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 from shared.readmodel import ReadModel
 
 VIEW = "delegates"
@@ -65,7 +65,8 @@ model = ReadModel(
         kind      text NOT NULL,
         township  text NOT NULL,
         location  jsonb,
-        leader_id text
+        leader_id text,
+        member_count integer NOT NULL DEFAULT 0  -- kept by the member appliers: no count per query
     );
     CREATE TABLE delegate_group_members (
         group_id    text NOT NULL,
@@ -155,9 +156,13 @@ async def group_formed(conn: asyncpg.Connection, env: EventEnvelope, e: GroupFor
 
 @model.on(GroupMemberJoined)
 async def group_member_joined(conn: asyncpg.Connection, env: EventEnvelope, e: GroupMemberJoined) -> None:
-    """A delegate joins a group."""
+    """A delegate joins a group (counted once, even if the membership is already there)."""
     await conn.execute(
-        "INSERT INTO delegate_group_members (group_id, year, delegate_id, joined_at) VALUES ($1, $2, $3, $4)",
+        """WITH joined AS (
+               INSERT INTO delegate_group_members (group_id, year, delegate_id, joined_at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING RETURNING group_id)
+           UPDATE delegate_groups SET member_count = member_count + (SELECT count(*) FROM joined)
+           WHERE group_id = $1""",
         e.group_id, e.year, e.delegate_id, env.occurred_at,
     )
 
@@ -165,10 +170,14 @@ async def group_member_joined(conn: asyncpg.Connection, env: EventEnvelope, e: G
 @model.on(GroupMemberLeft)
 async def group_member_left(conn: asyncpg.Connection, env: EventEnvelope, e: GroupMemberLeft) -> None:
     """A delegate leaves a group (and, if its leader, the group has none)."""
-    await conn.execute("DELETE FROM delegate_group_members WHERE group_id = $1 AND delegate_id = $2",
-                       e.group_id, e.delegate_id)
-    await conn.execute("UPDATE delegate_groups SET leader_id = NULL WHERE group_id = $1 AND leader_id = $2",
-                       e.group_id, e.delegate_id)
+    # One statement: the count drops only by the membership actually removed.
+    await conn.execute(
+        """WITH left_group AS (
+               DELETE FROM delegate_group_members WHERE group_id = $1 AND delegate_id = $2 RETURNING group_id)
+           UPDATE delegate_groups SET member_count = member_count - (SELECT count(*) FROM left_group),
+               leader_id = CASE WHEN leader_id = $2 THEN NULL ELSE leader_id END
+           WHERE group_id = $1""",
+        e.group_id, e.delegate_id)
 
 
 @model.on(GroupLeaderAppointed)
@@ -273,17 +282,34 @@ async def get_delegate(conn: asyncpg.Connection, q: GetDelegate) -> dict[str, An
     return {**dict(row), "groups": [dict(g) for g in groups], "contact_duties": [dict(d) for d in duties]}
 
 
+# Member ids one answer may hold when several groups are listed: about 20 bytes each, so the answer
+# stays far below NATS's 1 MiB max payload whatever the number of groups; one group is paged instead.
+MAX_MEMBER_IDS = 20_000
+
+
 async def list_groups(conn: asyncpg.Connection, q: ListGroups) -> dict[str, Any]:
-    """Groups (of a year), with their members by id."""
+    """Groups (of a year, or one), with member counts and, when asked, a page of each group's member ids."""
+    where = "($1::int IS NULL OR g.year = $1) AND ($2::text IS NULL OR g.group_id = $2)"
+    if q.members and q.group_id is None:
+        groups = await conn.fetchval(f"SELECT count(*) FROM delegate_groups g WHERE {where}", q.year, q.group_id)
+        if groups * q.members > MAX_MEMBER_IDS:
+            raise ValidationFailed(
+                f"成员编号过多（{groups} 个小组 × {q.members}），请指定代表小组分页查询或减少 members / "
+                f"too many member ids ({groups} groups × {q.members}): ask for one group_id and page, or fewer",
+                [{"field": "members", "message": f"多个小组时每组最多 {MAX_MEMBER_IDS // max(groups, 1)} 个 / "
+                                                 f"at most {MAX_MEMBER_IDS // max(groups, 1)} per group here"}])
     rows = await conn.fetch(
-        # Each group's members read in order from the primary key (no join, no sort of every membership).
-        """SELECT g.group_id, g.name, g.year, g.kind, g.township, g.location, g.leader_id,
-                  ARRAY(SELECT m.delegate_id FROM delegate_group_members m WHERE m.group_id = g.group_id
-                        ORDER BY m.delegate_id) AS members
-           FROM delegate_groups g
-           WHERE $1::int IS NULL OR g.year = $1
-           ORDER BY g.year DESC, g.group_id""", q.year)
-    return {"items": [{**dict(r), "members": list(r["members"])} for r in rows]}
+        # Each group's page of members read in order from the primary key (no join, no sort of every membership).
+        f"""SELECT g.group_id, g.name, g.year, g.kind, g.township, g.location, g.leader_id, g.member_count,
+                   ARRAY(SELECT m.delegate_id FROM delegate_group_members m WHERE m.group_id = g.group_id
+                         ORDER BY m.delegate_id LIMIT $3 OFFSET $4) AS members
+            FROM delegate_groups g WHERE {where}
+            ORDER BY g.year DESC, g.group_id""", q.year, q.group_id, q.members, q.offset)
+    after = q.offset + q.members
+    items = [{**dict(r), "members": list(r["members"])} if q.members else
+             {k: v for k, v in dict(r).items() if k != "members"} for r in rows]
+    return {"items": items, "members": q.members, "offset": q.offset,
+            "next_offset": after if q.members and any(r["member_count"] > after for r in rows) else None}
 
 
 async def list_supervision(conn: asyncpg.Connection, q: ListSupervision) -> dict[str, Any]:
