@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from shared.contracts.projects import YearCalendar
 from shared.decider import DecisionContext
-from shared.errors import Conflict, Forbidden, ValidationFailed
+from shared.errors import Conflict, Forbidden
+from shared.problems import Problems  # noqa: F401 re-exported: the domain modules take it from here
 
 
 @dataclass(frozen=True)
@@ -63,22 +63,6 @@ class References:
     projects: Mapping[str, ProjectRef] = field(default_factory=dict)
     groups: Mapping[str, GroupRef] = field(default_factory=dict)
     delegates: Mapping[str, DelegateRef] = field(default_factory=dict)
-
-
-class Problems:
-    """Field problems collected while checking a command, raised together."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, field_: str, zh: str, en: str) -> None:
-        """Note one problem with a field (message: Chinese first, English after ' / ')."""
-        self.items.append({"field": field_, "message": f"{zh} / {en}"})
-
-    def raise_if_any(self, zh: str, en: str) -> None:
-        """Refuse the command if any problem was noted."""
-        if self.items:
-            raise ValidationFailed(f"{zh} / {en}", self.items)
 
 
 DELEGATE_ACTOR_PREFIX = "delegate:"  # how the gateway names a delegate acting for themself

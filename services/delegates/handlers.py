@@ -13,7 +13,8 @@ from services.delegates.domain.facts import Facts
 from services.delegates.domain.group import group_decider
 from services.delegates.domain.registry import registry_decider
 from services.delegates.domain.supervision import supervision_decider
-from services.delegates.running import LoadFacts, no_facts, plain, reply, run_alone
+from services.delegates.running import LoadFacts, no_facts, plain, reply, retrying, run, run_alone
+from shared.contracts.base import EventEnvelope
 from shared.contracts.delegates import (
     SERVICE,
     AddGroupMember,
@@ -48,25 +49,29 @@ def group_facts(group_id: str, delegate_id: str | None = None) -> LoadFacts:
             return Facts()
         ids = [delegate_id] if delegate_id else []
         return Facts(year=await tables.year(conn, group.year), group=group,
-                     delegates=await tables.delegates(conn, ids),
+                     delegates=await tables.delegates(conn, ids, lock=True),
                      memberships=await tables.memberships(conn, group.year, ids))
     return load
 
 
 def project_facts(project_id: str, *, leader_id: str = "", committee_id: str = "", group_id: str = "",
                   delegate_ids: Sequence[str] = ()) -> LoadFacts:
-    """Facts of a project's year, and of the leader, committee, group or delegates a command names."""
+    """Facts of a project's year, and of the leader, committee, group or delegates a command names.
+
+    With a group: its members too, whose contact duties outlast a change of the project's group.
+    """
     async def load(conn: asyncpg.Connection) -> Facts:
         project = await tables.project(conn, project_id)
         if project is None:
             return Facts()
+        members = await tables.members_of(conn, group_id) if group_id else {}
         return Facts(
             year=await tables.year(conn, project.year), project=project,
             leader_ids=await tables.existing(conn, "leader_facts", "leader_id", [leader_id]),
             committee_ids=await tables.existing(conn, "committee_facts", "committee_id", [committee_id]),
             group=await tables.group(conn, group_id) if group_id else None,
-            delegates=await tables.delegates(conn, delegate_ids),
-            memberships=await tables.memberships(conn, project.year, delegate_ids),
+            delegates=await tables.delegates(conn, delegate_ids, lock=True),
+            memberships={**members, **await tables.memberships(conn, project.year, delegate_ids)},
         )
     return load
 
@@ -95,8 +100,23 @@ def register(rt: ServiceRuntime) -> None:
 
     @handles(EndDelegateTerm)
     async def end_delegate_term(cmd: EndDelegateTerm, ctx: RequestContext) -> dict[str, Any]:
-        events = await go(plain(delegate_decider), delegate_stream_id(cmd.delegate_id), cmd, ctx,
-                          occurred_at=start_of_day(cmd.ended_on))
+        assert rt.store is not None and rt.pool is not None
+        store, when = rt.store, start_of_day(cmd.ended_on)
+
+        async def end_term(conn: asyncpg.Connection) -> list[EventEnvelope]:
+            # The row lock first: a join deciding on this delegate now has committed (and its group is
+            # left below), or it waits for this transaction and then finds the term ended.
+            await tables.lock_delegate(conn, cmd.delegate_id)
+            events = await run(store, conn, plain(delegate_decider), delegate_stream_id(cmd.delegate_id), cmd, ctx,
+                               occurred_at=when)
+            for group_id in await tables.groups_in_open_years(conn, cmd.delegate_id):
+                leave = RemoveGroupMember(group_id=group_id, delegate_id=cmd.delegate_id,
+                                          reason=f"代表任期结束：{cmd.reason}"[:500])
+                events += await run(store, conn, group_decider, group_stream_id(group_id), leave, ctx,
+                                    group_facts(group_id), occurred_at=when)
+            return events
+
+        events = await retrying(rt.pool, end_term)
         return reply(events, delegate_id=cmd.delegate_id)
 
     @handles(FormGroup)

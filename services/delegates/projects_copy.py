@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from shared.contracts.base import EventEnvelope
-from shared.contracts.projects import ProjectVoted, YearCalendarAdjusted, YearClosed, YearOpened
+from shared.contracts.projects import ProjectCancelled, ProjectVoted, YearCalendarAdjusted, YearClosed, YearOpened
 from shared.readmodel import ReadModel
 
 # Tables come from migrations/0002_projects_copy.sql; the follower's version check makes each
@@ -53,3 +53,9 @@ async def project_voted(conn: asyncpg.Connection, env: EventEnvelope, e: Project
         e.project_id, e.year, e.code, e.title, e.category, e.townships,
         [loc.model_dump(mode="json") for loc in e.locations],
     )
+
+
+@projects_copy.on(ProjectCancelled)
+async def project_cancelled(conn: asyncpg.Connection, env: EventEnvelope, e: ProjectCancelled) -> None:
+    """A cancelled project: no new supervision or contact duty (migrations/0003_project_cancelled.sql)."""
+    await conn.execute("UPDATE project_copy SET cancelled_on = $2 WHERE project_id = $1", e.project_id, e.cancelled_on)

@@ -14,11 +14,10 @@ from shared.contracts.base import Command, EventEnvelope
 from shared.decider import Decider
 from shared.errors import Conflict
 from shared.eventstore.store import EventStore, VersionConflict
-from shared.handling import execute
+from shared.handling import RETRY_ATTEMPTS, execute
 from shared.rpc import RequestContext
 
 LoadFacts = Callable[[asyncpg.Connection], Awaitable[Facts]]
-RETRIES = 3  # decisions on a stream that others append to at the same moment
 
 
 def plain(decider: Decider[Any]) -> Callable[[Facts], Decider[Any]]:
@@ -51,19 +50,30 @@ async def run(store: EventStore, conn: asyncpg.Connection, decider: Callable[[Fa
     return events
 
 
+async def retrying(pool: asyncpg.Pool, body: Callable[[asyncpg.Connection], Awaitable[list[EventEnvelope]]]
+                   ) -> list[EventEnvelope]:
+    """`body` in a transaction of its own; when a stream it appends to moved meanwhile, all of it again.
+
+    Not shared.handling.execute_retrying: that one retries only the append, in a savepoint of the
+    caller's transaction, on the facts already read. Here the facts (memberships, an active
+    delegate, row locks) are read again in a fresh transaction, because the race that moved the
+    stream (two members joining one group at once) may have changed them too.
+    """
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await body(conn)
+        except VersionConflict:
+            if attempt == RETRY_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def run_alone(store: EventStore, pool: asyncpg.Pool, decider: Callable[[Facts], Decider[Any]],
                     stream_id: str, command: Command, ctx: RequestContext, load: LoadFacts = no_facts,
                     occurred_at: datetime | None = None) -> list[EventEnvelope]:
-    """`run` in a transaction of its own; a stream that moved meanwhile is re-read and decided again."""
-    for attempt in range(1, RETRIES + 1):
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                return await run(store, conn, decider, stream_id, command, ctx, load, occurred_at)
-        except VersionConflict:
-            # Two members joining one group at once: the second decides again on the new state.
-            if attempt == RETRIES:
-                raise
-    raise AssertionError("unreachable")
+    """`run` in a transaction of its own, decided again on fresh facts when the stream moved meanwhile."""
+    return await retrying(pool, lambda conn: run(store, conn, decider, stream_id, command, ctx, load, occurred_at))
 
 
 def reply(events: list[EventEnvelope], **ids: Any) -> dict[str, Any]:

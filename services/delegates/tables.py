@@ -96,10 +96,29 @@ def group_fact(row: asyncpg.Record) -> GroupFact:
                      township=row["township"], location=_location(row["location"]), leader_id=row["leader_id"])
 
 
-async def delegates(conn: asyncpg.Connection, ids: Iterable[str]) -> dict[str, DelegateFact]:
-    """The named delegates that exist."""
-    rows = await conn.fetch("SELECT * FROM delegate_facts WHERE delegate_id = ANY($1::text[])", list(ids))
+async def delegates(conn: asyncpg.Connection, ids: Iterable[str], *, lock: bool = False) -> dict[str, DelegateFact]:
+    """The named delegates that exist; with `lock`, share-locked until the caller's transaction ends.
+
+    The lock makes a rule that needs an active delegate atomic with its write: an end of term
+    (which locks the row for update, `lock_delegate`) waits for it, or it waits for the end of term
+    and then reads the delegate as ended.
+    """
+    sql = "SELECT * FROM delegate_facts WHERE delegate_id = ANY($1::text[])"
+    rows = await conn.fetch(f"{sql} ORDER BY delegate_id FOR SHARE" if lock else sql, list(ids))
     return {r["delegate_id"]: delegate_fact(r) for r in rows}
+
+
+async def lock_delegate(conn: asyncpg.Connection, delegate_id: str) -> None:
+    """Lock a delegate's fact row for update until the caller's transaction ends (see `delegates`)."""
+    await conn.execute("SELECT 1 FROM delegate_facts WHERE delegate_id = $1 FOR UPDATE", delegate_id)
+
+
+async def groups_in_open_years(conn: asyncpg.Connection, delegate_id: str) -> list[str]:
+    """The groups a delegate is in, of years whose records are not closed, by id."""
+    rows = await conn.fetch(
+        """SELECT m.group_id FROM memberships m LEFT JOIN year_copy y ON y.year = m.year
+           WHERE m.delegate_id = $1 AND NOT coalesce(y.closed, false) ORDER BY m.group_id""", delegate_id)
+    return [r["group_id"] for r in rows]
 
 
 async def active_delegates(conn: asyncpg.Connection) -> list[DelegateFact]:
@@ -116,6 +135,12 @@ async def memberships(conn: asyncpg.Connection, year: int, ids: Iterable[str] | 
         rows = await conn.fetch("SELECT delegate_id, group_id FROM memberships WHERE year = $1 "
                                 "AND delegate_id = ANY($2::text[])", year, list(ids))
     return {r["delegate_id"]: r["group_id"] for r in rows}
+
+
+async def members_of(conn: asyncpg.Connection, group_id: str) -> dict[str, str]:
+    """Delegate id -> group id of a group's current members."""
+    rows = await conn.fetch("SELECT delegate_id FROM memberships WHERE group_id = $1", group_id)
+    return {r["delegate_id"]: group_id for r in rows}
 
 
 async def group(conn: asyncpg.Connection, group_id: str) -> GroupFact | None:
@@ -150,4 +175,5 @@ async def project(conn: asyncpg.Connection, project_id: str) -> ProjectFact | No
         return None
     return ProjectFact(project_id=row["project_id"], year=row["year"], title=row["title"], category=row["category"],
                        townships=tuple(row["townships"]),
-                       locations=tuple(Location.model_validate(x) for x in row["locations"]))
+                       locations=tuple(Location.model_validate(x) for x in row["locations"]),
+                       cancelled_on=row["cancelled_on"])

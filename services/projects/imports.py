@@ -128,7 +128,7 @@ def _number(p: Problems, field: str, value: Any, *, integer: bool) -> float | in
             raise ValueError(text)
         return int(number) if integer else number
     except ValueError:
-        p.add("not_a_number", field, f"“{text}”不是{'整数' if integer else '数字'}", f"{text!r} is not a number")
+        p.add(field, f"“{text}”不是{'整数' if integer else '数字'}", f"{text!r} is not a number", code="not_a_number")
         return None
 
 
@@ -144,7 +144,8 @@ def _date(p: Problems, field: str, value: Any) -> date | None:
         except ValueError:
             continue
     if text:
-        p.add("not_a_date", field, f"“{text}”不是日期（如 2026-01-20）", f"{text!r} is not a date (e.g. 2026-01-20)")
+        p.add(field, f"“{text}”不是日期（如 2026-01-20）", f"{text!r} is not a date (e.g. 2026-01-20)",
+              code="not_a_date")
     return None
 
 
@@ -157,8 +158,8 @@ def _locations(p: Problems, townships: list[str], value: Any) -> list[dict[str, 
     if not points:
         return []
     if len(points) != len(townships):
-        p.add("coordinates_count", "coordinates", "坐标个数须与乡镇个数相同（按顺序对应）",
-              "give one coordinate pair per township, in the same order")
+        p.add("coordinates", "坐标个数须与乡镇个数相同（按顺序对应）",
+              "give one coordinate pair per township, in the same order", code="coordinates_count")
         return []
     found = []
     for town, point in zip(townships, points, strict=True):
@@ -167,7 +168,8 @@ def _locations(p: Problems, townships: list[str], value: Any) -> list[dict[str, 
             lat, lon = (float(x) for x in parts)
             found.append({"township": town, "lat": lat, "lon": lon})
         except ValueError:
-            p.add("bad_coordinates", "coordinates", f"坐标“{point}”应为“纬度,经度”", f"coordinate {point!r} must be 'lat,lon'")
+            p.add("coordinates", f"坐标“{point}”应为“纬度,经度”", f"coordinate {point!r} must be 'lat,lon'",
+                  code="bad_coordinates")
     return found
 
 
@@ -179,7 +181,7 @@ def _validated(model: type[pydantic.BaseModel], data: dict[str, Any], p: Problem
         for e in exc.errors(include_url=False, include_input=False):
             field = ".".join(map(str, e["loc"]))
             if str(e["loc"][0]) not in reported:
-                p.add("validation", field, f"字段“{field}”不符合要求", e["msg"])
+                p.add(field, f"字段“{field}”不符合要求", e["msg"], code="validation")
         result = None
     if p.items:
         raise RowError(p.items)
@@ -202,7 +204,7 @@ def project_command(cells: dict[str, Any], *, year: int, default_voted_on: date,
         for name in names:
             code = unit_code(name)
             if code is None:
-                p.add("unknown_department", field, f"单位“{name}”未登记", f"unit {name!r} is not registered")
+                p.add(field, f"单位“{name}”未登记", f"unit {name!r} is not registered", code="unknown_department")
             codes.append(code or name)
         units[field] = codes
     data = {

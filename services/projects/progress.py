@@ -22,25 +22,28 @@ def check_milestones(p: Problems, milestones: Sequence[Milestone], target: date,
     seen: set[str] = set()
     for i, m in enumerate(milestones):
         if m.name in seen:
-            p.add("duplicate_milestone", f"milestones.{i}.name", f"节点名称“{m.name}”重复", f"milestone {m.name!r} repeated")
+            p.add(f"milestones.{i}.name", f"节点名称“{m.name}”重复", f"milestone {m.name!r} repeated",
+                  code="duplicate_milestone")
         seen.add(m.name)
         if m.due.year != year:
-            p.add("date_outside_year", f"milestones.{i}.due", f"节点日期 {m.due} 不在 {year} 年度内",
-                  f"due date {m.due} is outside the year {year}")
+            p.add(f"milestones.{i}.due", f"节点日期 {m.due} 不在 {year} 年度内",
+                  f"due date {m.due} is outside the year {year}", code="date_outside_year")
         elif m.due < start:
-            p.add("date_before_vote", f"milestones.{i}.due", f"节点日期 {m.due} 早于票决日期",
-                  f"due date {m.due} is before the vote")
+            p.add(f"milestones.{i}.due", f"节点日期 {m.due} 早于票决日期",
+                  f"due date {m.due} is before the vote", code="date_before_vote")
         if m.due > target:
-            p.add("milestone_after_target", f"milestones.{i}.due", f"节点日期 {m.due} 晚于计划完成日期 {target}",
-                  f"due date {m.due} is after the target completion {target}")
+            p.add(f"milestones.{i}.due", f"节点日期 {m.due} 晚于计划完成日期 {target}",
+                  f"due date {m.due} is after the target completion {target}", code="milestone_after_target")
     total = sum(m.weight for m in milestones)
     if total != 100:
-        p.add("weights_not_100", "milestones", f"各节点权重合计为 {total}，应为 100", f"milestone weights sum to {total}, not 100")
+        p.add("milestones", f"各节点权重合计为 {total}，应为 100", f"milestone weights sum to {total}, not 100",
+              code="weights_not_100")
     if target.year != year:
-        p.add("date_outside_year", "target_completion", f"计划完成日期不在 {year} 年度内",
-              f"the target completion is outside the year {year}")
+        p.add("target_completion", f"计划完成日期不在 {year} 年度内",
+              f"the target completion is outside the year {year}", code="date_outside_year")
     elif target < start:
-        p.add("date_before_vote", "target_completion", "计划完成日期早于票决日期", "the target completion is before the vote")
+        p.add("target_completion", "计划完成日期早于票决日期", "the target completion is before the vote",
+              code="date_before_vote")
 
 
 def submit_plan(cmd: SubmitPlan, state: ProjectState, world: World, today: date) -> list[PlanSubmitted]:
@@ -74,10 +77,11 @@ def revise_plan(cmd: RevisePlan, state: ProjectState, world: World, today: date)
     check_milestones(p, cmd.milestones, cmd.target_completion, year=cmd.year, start=voted.voted_on)
     done = state.last_report.milestones_completed if state.last_report else frozenset()
     for name in sorted(done - {m.name for m in cmd.milestones}):
-        p.add("completed_milestone_removed", "milestones", f"已完成的节点“{name}”不能从计划中删除",
-              f"milestone {name!r} was reported completed and cannot be removed")
+        p.add("milestones", f"已完成的节点“{name}”不能从计划中删除",
+              f"milestone {name!r} was reported completed and cannot be removed", code="completed_milestone_removed")
     if tuple(cmd.milestones) == plan.milestones and cmd.target_completion == plan.target_completion:
-        p.add("no_change", "milestones", "修订后的计划与现行计划相同", "the revision is the same as the plan in force")
+        p.add("milestones", "修订后的计划与现行计划相同", "the revision is the same as the plan in force",
+              code="no_change")
     p.raise_if_any("计划修订有误", "invalid plan revision")
     return [PlanRevised(**ids(voted), revision=plan.revision + 1, milestones=cmd.milestones,
                         target_completion=cmd.target_completion, revised_on=cmd.revised_on, reason=cmd.reason)]
@@ -98,25 +102,28 @@ def report_progress(cmd: ReportProgress, state: ProjectState, world: World, toda
               earliest=(plan.first_submitted_on, "date_before_plan", "实施计划报送日期", "the plan's submission"))
     last = state.last_report
     if last is not None and cmd.as_of < last.as_of:
-        p.add("as_of_before_last_report", "as_of", f"截至日期早于上次报告（{last.as_of}）",
-              f"as-of date is before the latest report ({last.as_of})")
+        p.add("as_of", f"截至日期早于上次报告（{last.as_of}）",
+              f"as-of date is before the latest report ({last.as_of})", code="as_of_before_last_report")
     if last is not None and not cmd.correction:
         if cmd.percent < last.percent:
-            p.add("percent_decreased", "percent", f"完成百分比低于上次报告（{last.percent:g}%）；如需更正请标明更正并说明理由",
+            p.add("percent", f"完成百分比低于上次报告（{last.percent:g}%）；如需更正请标明更正并说明理由",
                   f"percent is below the latest report ({last.percent:g}%); "
-                  "mark the report as a correction with a reason")
+                  "mark the report as a correction with a reason", code="percent_decreased")
         for name in sorted(last.milestones_completed - set(cmd.milestones_completed)):
-            p.add("milestone_uncompleted", "milestones_completed", f"上次已完成的节点“{name}”未列入；如需更正请标明更正",
-                  f"milestone {name!r} was completed in the latest report; mark the report as a correction")
+            p.add("milestones_completed", f"上次已完成的节点“{name}”未列入；如需更正请标明更正",
+                  f"milestone {name!r} was completed in the latest report; mark the report as a correction",
+                  code="milestone_uncompleted")
     if cmd.correction and not cmd.correction_reason.strip():
-        p.add("correction_reason_missing", "correction_reason", "更正报告须说明理由", "a correction needs a reason")
+        p.add("correction_reason", "更正报告须说明理由", "a correction needs a reason",
+              code="correction_reason_missing")
     seen: set[str] = set()
     for i, name in enumerate(cmd.milestones_completed):
         if name not in plan.names:
-            p.add("unknown_milestone", f"milestones_completed.{i}", f"计划中没有节点“{name}”",
-                  f"no milestone {name!r} in the plan")
+            p.add(f"milestones_completed.{i}", f"计划中没有节点“{name}”",
+                  f"no milestone {name!r} in the plan", code="unknown_milestone")
         elif name in seen:
-            p.add("duplicate_milestone", f"milestones_completed.{i}", f"节点“{name}”重复", f"milestone {name!r} repeated")
+            p.add(f"milestones_completed.{i}", f"节点“{name}”重复", f"milestone {name!r} repeated",
+                  code="duplicate_milestone")
         seen.add(name)
     p.raise_if_any("进度报告有误", "invalid progress report")
     return [ProgressReported(**ids(voted), **cmd.model_dump(exclude={"year", "code"}))]

@@ -29,17 +29,18 @@ def voted_event(cmd: RegisterVotedProject) -> ProjectVoted:
 
 def _units(p: Problems, cmd: RegisterVotedProject, departments: frozenset[str]) -> None:
     if cmd.lead_unit not in departments:
-        p.add("unknown_department", "lead_unit", f"牵头单位 {cmd.lead_unit} 未登记",
-              f"lead unit {cmd.lead_unit} is not registered")
+        p.add("lead_unit", f"牵头单位 {cmd.lead_unit} 未登记",
+              f"lead unit {cmd.lead_unit} is not registered", code="unknown_department")
     seen: set[str] = set()
     for i, unit in enumerate(cmd.co_units):
         field = f"co_units.{i}"
         if unit not in departments:
-            p.add("unknown_department", field, f"配合单位 {unit} 未登记", f"co-unit {unit} is not registered")
+            p.add(field, f"配合单位 {unit} 未登记", f"co-unit {unit} is not registered", code="unknown_department")
         if unit == cmd.lead_unit:
-            p.add("lead_also_co_unit", field, "牵头单位不能同时是配合单位", "the lead unit cannot also be a co-unit")
+            p.add(field, "牵头单位不能同时是配合单位", "the lead unit cannot also be a co-unit",
+                  code="lead_also_co_unit")
         elif unit in seen:
-            p.add("duplicate_co_unit", field, f"配合单位 {unit} 重复", f"co-unit {unit} repeated")
+            p.add(field, f"配合单位 {unit} 重复", f"co-unit {unit} repeated", code="duplicate_co_unit")
         seen.add(unit)
 
 
@@ -52,18 +53,20 @@ def register(cmd: RegisterVotedProject, state: ProjectState, world: World, today
     p = Problems()
     total = cmd.votes_for + cmd.votes_against + cmd.votes_abstain
     if total == 0:
-        p.add("no_votes", "votes_for", "票数合计为零", "no votes recorded")
+        p.add("votes_for", "票数合计为零", "no votes recorded", code="no_votes")
     elif cmd.votes_for * 2 <= total:
-        p.add("not_adopted", "votes_for", "赞成票未过半数，项目未通过", "not adopted by a majority")
+        p.add("votes_for", "赞成票未过半数，项目未通过", "not adopted by a majority", code="not_adopted")
     check_day(p, "voted_on", cmd.voted_on, year=cmd.year, today=today)
     if not cal.session_start <= cmd.voted_on <= cal.session_end:
-        p.add("vote_outside_session", "voted_on", f"票决日期不在人代会会期内（{cal.session_start}～{cal.session_end}）",
-              f"the vote date is outside the session ({cal.session_start} to {cal.session_end})")
+        p.add("voted_on", f"票决日期不在人代会会期内（{cal.session_start}～{cal.session_end}）",
+              f"the vote date is outside the session ({cal.session_start} to {cal.session_end})",
+              code="vote_outside_session")
     _units(p, cmd, world.departments)
     for i, loc in enumerate(cmd.locations):
         if loc.township not in cmd.townships:
-            p.add("location_township_unlisted", f"locations.{i}.township", f"地点所在乡镇“{loc.township}”未列入项目乡镇",
-                  f"township {loc.township!r} of a location is not among the project's townships")
+            p.add(f"locations.{i}.township", f"地点所在乡镇“{loc.township}”未列入项目乡镇",
+                  f"township {loc.township!r} of a location is not among the project's townships",
+                  code="location_township_unlisted")
     p.raise_if_any("项目登记有误", "invalid project registration")
     return [voted_event(cmd)]
 

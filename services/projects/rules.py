@@ -9,33 +9,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from shared.errors import HuiminError, ValidationFailed
+from shared.errors import HuiminError
+from shared.problems import Problems  # noqa: F401 (re-exported for the rules modules)
+from shared.problems import problem as field_problem
 
 
 def problem(code: str, field: str | None, zh: str, en: str) -> dict[str, Any]:
     """One coded problem of a command."""
-    return {"field": field, "code": code, "message": f"{zh} / {en}"}
+    return field_problem(field, zh, en, code=code)
 
 
 def refuse(error: type[HuiminError], code: str, zh: str, en: str, field: str | None = None) -> HuiminError:
     """An error with one coded problem, ready to raise."""
     return error(f"{zh} / {en}", [problem(code, field, zh, en)])
-
-
-class Problems:
-    """Collects every problem of a command, so the caller hears of all of them at once."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, code: str, field: str | None, zh: str, en: str) -> None:
-        """Note one problem."""
-        self.items.append(problem(code, field, zh, en))
-
-    def raise_if_any(self, zh: str, en: str) -> None:
-        """Refuse the command (ValidationFailed) if any problem was noted."""
-        if self.items:
-            raise ValidationFailed(f"{zh} / {en}", self.items)
 
 
 def check_day(p: Problems, field: str, day: date, *, year: int, today: date,
@@ -45,9 +31,10 @@ def check_day(p: Problems, field: str, day: date, *, year: int, today: date,
     `earliest` is (date, code, 中文, English) naming what the date may not precede.
     """
     if day > today:
-        p.add("date_in_future", field, f"日期 {day} 在将来", f"date {day} is in the future")
+        p.add(field, f"日期 {day} 在将来", f"date {day} is in the future", code="date_in_future")
     if day.year != year:
-        p.add("date_outside_year", field, f"日期 {day} 不在 {year} 年度内", f"date {day} is outside the year {year}")
+        p.add(field, f"日期 {day} 不在 {year} 年度内", f"date {day} is outside the year {year}",
+              code="date_outside_year")
     if earliest is not None and day < earliest[0]:
         limit, code, zh, en = earliest
-        p.add(code, field, f"日期 {day} 早于{zh}（{limit}）", f"date {day} is before {en} ({limit})")
+        p.add(field, f"日期 {day} 早于{zh}（{limit}）", f"date {day} is before {en} ({limit})", code=code)

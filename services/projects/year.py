@@ -46,8 +46,8 @@ def default_calendar(cmd: OpenYear) -> YearCalendar:
     if mobilisation is None:
         start = max(date(year, 2, 1), cmd.session_end + timedelta(days=1))
         if start > date(year, 3, 31):
-            p.add("mobilisation_required", "mobilisation", "人代会在3月底之后闭幕，须明确动员阶段起止日期",
-                  "the session ends after March: give the mobilisation window explicitly")
+            p.add("mobilisation", "人代会在3月底之后闭幕，须明确动员阶段起止日期",
+                  "the session ends after March: give the mobilisation window explicitly", code="mobilisation_required")
         else:
             mobilisation = PhaseWindow(start=start, end=date(year, 3, 31))
     p.raise_if_any("年度日历有误", "invalid year calendar")
@@ -66,26 +66,29 @@ def check_calendar(year: int, cal: YearCalendar) -> None:
     """Refuse a calendar whose dates are outside the year, out of order or overlapping."""
     p = Problems()
     if cal.session_start.year != year:
-        p.add("date_outside_year", "session_start", f"人代会开幕日期不在 {year} 年", f"the session does not open in {year}")
+        p.add("session_start", f"人代会开幕日期不在 {year} 年", f"the session does not open in {year}",
+              code="date_outside_year")
     if cal.session_end < cal.session_start:
-        p.add("session_order", "session_end", "人代会闭幕早于开幕", "the session ends before it opens")
+        p.add("session_end", "人代会闭幕早于开幕", "the session ends before it opens", code="session_order")
     if cal.plan_deadline <= cal.session_end:
-        p.add("plan_deadline_before_session_end", "plan_deadline", "计划报送截止日须在人代会闭幕之后",
-              "the plan deadline must come after the session ends")
+        p.add("plan_deadline", "计划报送截止日须在人代会闭幕之后",
+              "the plan deadline must come after the session ends", code="plan_deadline_before_session_end")
     if cal.plan_deadline.year != year:
-        p.add("date_outside_year", "plan_deadline", f"计划报送截止日不在 {year} 年", f"the plan deadline is outside {year}")
+        p.add("plan_deadline", f"计划报送截止日不在 {year} 年", f"the plan deadline is outside {year}",
+              code="date_outside_year")
     windows = [(name, getattr(cal, name)) for name in PHASES]
     if cal.evaluation is not None:
         windows.append(("evaluation", cal.evaluation))
     for name, w in windows:
         if w.start.year != year or w.end.year != year:
-            p.add("date_outside_year", name, f"{name} 阶段不在 {year} 年内", f"the {name} window is outside {year}")
+            p.add(name, f"{name} 阶段不在 {year} 年内", f"the {name} window is outside {year}",
+                  code="date_outside_year")
     if cal.mobilisation.start <= cal.session_end:
-        p.add("phase_before_session_end", "mobilisation", "动员阶段须在人代会闭幕之后开始",
-              "mobilisation must start after the session ends")
+        p.add("mobilisation", "动员阶段须在人代会闭幕之后开始",
+              "mobilisation must start after the session ends", code="phase_before_session_end")
     for (a, wa), (b, wb) in zip(windows[:2], windows[1:3], strict=True):
         if wa.end >= wb.start:
-            p.add("phases_overlap", b, f"{b} 阶段须在 {a} 阶段结束之后开始", f"{b} must start after {a} ends")
+            p.add(b, f"{b} 阶段须在 {a} 阶段结束之后开始", f"{b} must start after {a} ends", code="phases_overlap")
     p.raise_if_any("年度日历有误", "invalid year calendar")
 
 
@@ -94,7 +97,7 @@ def _open(cmd: OpenYear, state: YearState, ctx: DecisionContext) -> list[Event]:
         raise refuse(Conflict, "year_already_open", f"{cmd.year} 年度已开启", f"the year {cmd.year} is already open")
     if cmd.session_start > local_date(ctx.now):
         p = Problems()
-        p.add("date_in_future", "session_start", "人代会开幕日期在将来", "the session opening is in the future")
+        p.add("session_start", "人代会开幕日期在将来", "the session opening is in the future", code="date_in_future")
         p.raise_if_any("年度日历有误", "invalid year calendar")
     cal = default_calendar(cmd)
     check_calendar(cmd.year, cal)

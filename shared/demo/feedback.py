@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.demo import DEMO_ACTOR, CommandSender
-from shared.demo.projects import DEMO_PROJECTS, YEAR
+from shared.demo.projects import DEMO_PROJECTS, EVALUATION, YEAR
 from shared.department_client import send_messages
 from shared.errors import HuiminError
 from shared.logging import get_logger
@@ -28,7 +28,6 @@ from shared.timeutil import CITY_TZ, local_date
 
 ORDER = 40  # after projects, delegates and activities: it refers to all of them
 WAIT_S = 90.0
-EVALUATION = ("11-16", "12-18")  # the window the demo year gets if it has none
 log = get_logger(__name__)
 UNITS = {p.code: (p.lead, p.co_units) for p in DEMO_PROJECTS}
 
@@ -244,7 +243,7 @@ class Loader(CommandSender):
     async def evaluation(self) -> None:
         """Each supervising group's members vote on their project; a few change their vote."""
         today = local_date(datetime.now(CITY_TZ))
-        start, end = day(EVALUATION[0]), min(day(EVALUATION[1]), today)
+        start, end = EVALUATION[0], min(EVALUATION[1], today)  # the window the demo year was opened with
         await _caught_up(self.client)  # the year's evaluation window has reached the service's copy
         voted_before = await _projects_with_votes(self.client)
         for code in sorted(self.supervising):
@@ -281,7 +280,9 @@ async def _delegates_view(client: RpcClient, name: str) -> list[dict[str, Any]]:
     """A delegates-view answer for the demo year, once it is non-empty and unchanged for a second."""
     deadline, last = asyncio.get_running_loop().time() + WAIT_S, None
     while asyncio.get_running_loop().time() < deadline:
-        reply = await client.request(query_subject("delegates", name), {"year": YEAR})
+        # Groups answer member ids only when asked (a demo group has a few dozen members).
+        body = {"year": YEAR} | ({"members": 500} if name == "groups" else {})
+        reply = await client.request(query_subject("delegates", name), body)
         items = reply.get("items") if reply.get("ok") else None
         if items and items == last:
             return items
@@ -324,17 +325,6 @@ async def _projects_with_votes(client: RpcClient) -> set[str]:
     return {f"project-{YEAR}-{code}" for code in UNITS}  # unknown: change nobody's vote
 
 
-async def _evaluation_window(client: RpcClient) -> None:
-    """Give the demo year its evaluation window if it has none (the office sets it in November)."""
-    try:
-        await client.call(command_subject("projects", "adjust_year_calendar"), {
-            "year": YEAR, "reason": "确定年度满意度测评时间",
-            "evaluation": {"start": day(EVALUATION[0]).isoformat(), "end": day(EVALUATION[1]).isoformat()}},
-            actor=DEMO_ACTOR)
-    except HuiminError as exc:  # already set (no change), or the year refuses it: the votes will say
-        log.info("demo evaluation window not changed", reason=exc.message)
-
-
 async def load(client: RpcClient) -> dict[str, int]:
     """Send the demo feedback and evaluation; what exists is left as it is."""
     groups, supervision = await _delegates_view(client, "groups"), await _delegates_view(client, "supervision")
@@ -344,7 +334,6 @@ async def load(client: RpcClient) -> dict[str, int]:
     members = {g["group_id"]: list(g["members"]) for g in groups}
     supervising = {s["project_id"].rsplit("-", 1)[-1]: s["group_id"] for s in supervision
                    if s["project_id"].startswith(f"project-{YEAR}-")}
-    await _evaluation_window(client)
     if not await _caught_up(client):
         log.warning("demo feedback skipped: the feedback service's copy did not catch up")
         return {"skipped": 1}

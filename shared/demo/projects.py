@@ -22,6 +22,8 @@ from shared.timeutil import local_date
 ORDER = 10  # loaded first: every other service refers to projects
 YEAR = 2026
 SESSION_START, VOTED_ON = date(2026, 1, 17), date(2026, 1, 20)
+# The year-end satisfaction evaluation (满意度测评) window, set when the year opens.
+EVALUATION = (date(2026, 11, 16), date(2026, 12, 18))
 # As-of days of the monthly reports, February to November (the latest a few days ago).
 REPORT_DAYS = [date(2026, m, 28 if m == 2 else 30 if m in (4, 6, 9) else 31) for m in range(2, 11)]
 REPORT_DAYS.append(date(2026, 11, 25))
@@ -211,7 +213,9 @@ async def load(client: RpcClient) -> dict[str, int]:
     """Send the demo year; what is already there is left as it is (safe to run on every start)."""
     counts = {"created": 0, "existing": 0}
     await _send(client, "open_year", {"year": YEAR, "session_start": SESSION_START.isoformat(),
-                                      "session_end": VOTED_ON.isoformat()}, counts)
+                                      "session_end": VOTED_ON.isoformat(),
+                                      "evaluation": {"start": EVALUATION[0].isoformat(),
+                                                     "end": EVALUATION[1].isoformat()}}, counts)
     for code, name, short in DEPARTMENTS:
         await _send(client, "register_department", {"code": code, "full_name": name, "short_name": short}, counts)
     for p in DEMO_PROJECTS:

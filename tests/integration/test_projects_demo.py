@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.contracts.projects import YearCalendarAdjusted, YearOpened, year_stream_id
 from shared.demo import projects as demo
 from tests.conftest import eventually
 from tests.integration.test_projects_commands import Projects, projects  # noqa: F401 (fixture)
@@ -12,6 +13,10 @@ async def test_the_demo_year_loads_once_and_again_changes_nothing(projects: Proj
     sent = sum(len(demo.progress_messages(p)) for p in demo.DEMO_PROJECTS)
     assert first["reports_accepted"] == sent and first["reports_rejected"] == 0 and first["reports_pending"] == 0
     assert first["existing"] == 0
+    (opened, *later), _ = await projects.service.store.load_events(year_stream_id(2026))
+    assert isinstance(opened, YearOpened) and opened.calendar.evaluation is not None, "opened with its evaluation window"
+    assert (opened.calendar.evaluation.start, opened.calendar.evaluation.end) == demo.EVALUATION
+    assert not any(isinstance(e, YearCalendarAdjusted) for e in later)
 
     async def all_listed():
         r = await projects.query("list", {"year": 2026})

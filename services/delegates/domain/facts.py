@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from shared.contracts.projects import Location
 
@@ -48,6 +49,7 @@ class ProjectFact:
     category: str = ""
     townships: tuple[str, ...] = ()
     locations: tuple[Location, ...] = ()
+    cancelled_on: date | None = None  # the projects service cancelled it (ProjectCancelled)
 
 
 @dataclass(frozen=True)

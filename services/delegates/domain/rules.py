@@ -1,12 +1,11 @@
-"""Checks shared by the delegates deciders: bilingual field problems, dates, ethnicities."""
+"""Checks shared by the delegates deciders: dates, ethnicities (field problems: shared.problems)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shared.errors import ValidationFailed
+from shared.problems import Problems  # noqa: F401 re-exported: the deciders take it from here
 from shared.timeutil import local_date
 
 # The 56 ethnic groups recognised in China (民族), as a roster writes them.
@@ -16,22 +15,6 @@ ETHNICITIES = frozenset(
     "撒拉族 毛南族 仡佬族 锡伯族 阿昌族 普米族 塔吉克族 怒族 乌孜别克族 俄罗斯族 鄂温克族 德昂族 保安族 裕固族 "
     "京族 塔塔尔族 独龙族 鄂伦春族 赫哲族 门巴族 珞巴族 基诺族".split()
 )
-
-
-@dataclass
-class Problems:
-    """Field problems collected while checking a command, raised together."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, field_: str, zh: str, en: str) -> None:
-        """Note one problem of a field (message: Chinese first, English after ' / ')."""
-        self.items.append({"field": field_, "message": f"{zh} / {en}"})
-
-    def raise_if_any(self, zh: str, en: str) -> None:
-        """Refuse the command with every problem noted."""
-        if self.items:
-            raise ValidationFailed(f"{zh} / {en}", self.items)
 
 
 def check_ethnicity(problems: Problems, value: str) -> None:

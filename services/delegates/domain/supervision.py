@@ -50,8 +50,29 @@ def _open_project(facts: Facts, project_id: str) -> ProjectFact:
     return project
 
 
+def _project_in_work(facts: Facts, project_id: str) -> ProjectFact:
+    """The project, if its year is open and it was not cancelled: new supervision work may be recorded."""
+    project = _open_project(facts, project_id)
+    if project.cancelled_on is not None:
+        raise Conflict("项目已撤销 / the project was cancelled",
+                       {"project_id": project_id, "cancelled_on": str(project.cancelled_on)})
+    return project
+
+
+def _duties_ending(state: SupervisionState, group_id: str, facts: Facts) -> list[str]:
+    """Delegates whose contact duty ends when the project's group becomes `group_id`.
+
+    Contact duty is the assigned group's own responsibility system (seed: 各联系代表小组实行代表联系
+    责任制), so a duty stands only for a member of the new group; the others' duties (also those once
+    named outside the old group with an override reason) end with the old group's assignment.
+    """
+    if state.group_id in (None, group_id):
+        return []
+    return sorted(d for d in state.duties if facts.memberships.get(d) != group_id)
+
+
 def _assign(cmd: AssignSupervision, state: SupervisionState, facts: Facts) -> list[Event]:
-    project = _open_project(facts, cmd.project_id)
+    project = _project_in_work(facts, cmd.project_id)
     problems = Problems()
     if cmd.leader_id not in facts.leader_ids:
         problems.add("leader_id", f"未知常委会领导 {cmd.leader_id}", f"unknown leader {cmd.leader_id}")
@@ -69,12 +90,15 @@ def _assign(cmd: AssignSupervision, state: SupervisionState, facts: Facts) -> li
     problems.raise_if_any("联系监督安排有误", "invalid supervision assignment")
     if state.assigned and not changing:
         return []  # the same assignment again records nothing
-    return [SupervisionAssigned(project_id=cmd.project_id, year=project.year, leader_id=cmd.leader_id,
-                                committee_id=cmd.committee_id, group_id=cmd.group_id, reason=cmd.reason)]
+    assigned = SupervisionAssigned(project_id=cmd.project_id, year=project.year, leader_id=cmd.leader_id,
+                                   committee_id=cmd.committee_id, group_id=cmd.group_id, reason=cmd.reason)
+    why = f"联系监督代表小组由 {state.group_id} 变更为 {cmd.group_id}"
+    return [assigned, *(ContactDutyReleased(project_id=cmd.project_id, year=project.year, delegate_id=d, reason=why)
+                        for d in _duties_ending(state, cmd.group_id, facts))]
 
 
 def _assign_duty(cmd: AssignContactDuty, state: SupervisionState, facts: Facts) -> list[Event]:
-    project = _open_project(facts, cmd.project_id)
+    project = _project_in_work(facts, cmd.project_id)
     if not state.assigned:
         raise Conflict("请先安排该项目的联系监督代表小组 / assign the project's group first",
                        {"project_id": cmd.project_id})
