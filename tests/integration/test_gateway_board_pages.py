@@ -49,6 +49,7 @@ async def test_the_board_page_charts_the_summary_and_links_the_next_page(gw, stu
     assert stubs.last("huimin.qry.board.city")["body"] == {"year": 2026, "limit": 500}
     assert "项目状态" in r.text and "50-75%" in r.text, "charts of every project, from the summary"
     assert 'value="jhjyj"' in r.text, "filter options from the summary, not only the page's rows"
+    assert "摘要" not in r.text, "the summary is drawn as charts, not dumped as a list"
     assert "offset=500" in r.text and "下一页" in r.text
     second = await gw.client.get("/board?year=2026&offset=500")
     assert second.status_code == 200 and stubs.last("huimin.qry.board.city")["body"]["offset"] == 500

@@ -152,8 +152,9 @@ def _totals(panel: Panel) -> dict[str, Any]:
 
 
 def _summary(panel: Panel) -> Any:
+    # Other sections of the answer; the counts are the tiles and the city board's summary is charted.
     data = panel.data or {}
-    return {k: v for k, v in data.items() if isinstance(v, dict) and k != "counts"} or None
+    return {k: v for k, v in data.items() if isinstance(v, dict) and k not in ("counts", "summary")} or None
 
 
 async def groups(p: Page = Depends(page)) -> HTMLResponse:
