@@ -4,6 +4,16 @@ The event row is its own outbox entry, so an event and its outbox entry always c
 transaction. The relay reads with the store's gap-free cursor, publishes with
 Nats-Msg-Id = event_id, and moves its checkpoint only after every PubAck of the batch.
 One relay is active per event table: it holds an advisory lock on a dedicated connection.
+
+The checkpoint commits without waiting for the WAL flush (synchronous_commit off on the relay's
+own connection): it is on every command's path, and a flush there competes with the command's
+own. Safe because a checkpoint lost in a PostgreSQL crash is always an older one (the WAL
+recovers a prefix), never ahead of what JetStream acknowledged: the relay only publishes again
+events that were published at most ~3 × wal_writer_delay (0.6 s by default) before the crash,
+and JetStream drops them by Nats-Msg-Id as long as PostgreSQL and the relay are back within the
+stream's duplicate window (HUIMIN_EVENTS_DUPLICATE_WINDOW_S, 10 min) of the crash. Consumers stay
+idempotent anyway (per-stream versions), so even a later re-publish changes no read model.
+HUIMIN_RELAY_DURABLE_CHECKPOINT=1 restores a flushed commit (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -16,8 +26,8 @@ from nats.js import JetStreamContext
 
 from shared.config import Settings
 from shared.contracts.base import EventEnvelope
-from shared.leader import leadership
 from shared.eventstore.store import Checkpoint, EventStore
+from shared.leader import leadership
 from shared.logging import get_logger
 from shared.metrics import EVENTS_RELAYED, RELAY_LAG
 from shared.subjects import EVENTS_STREAM, event_subject
@@ -26,6 +36,8 @@ log = get_logger(__name__)
 
 RELAY_CURSOR = "outbox_relay"
 RELAY_LAG_COUNT_CAP = 10_000  # the relay-lag gauge counts unpublished events up to this many
+# First wait before reading again events held back by an older open transaction; doubles up to the poll interval.
+HELD_BACK_FIRST_RETRY_S = 0.002
 
 
 def encode_envelope(envelope: EventEnvelope) -> bytes:
@@ -77,26 +89,44 @@ class OutboxRelay:
                               self.settings.relay_poll_interval_s) as conn:
             self.active = True
             try:
+                if not self.settings.relay_durable_checkpoint:
+                    # Session-wide on a connection of its own: its only writes are checkpoints (see above).
+                    await conn.execute("SET synchronous_commit TO off")
                 await conn.add_listener(f"{self.schema}_events", self._on_notify)
                 log.info("outbox relay active", schema=self.schema)
                 checkpoint = await self.store.load_cursor(RELAY_CURSOR, conn)
+                retry = HELD_BACK_FIRST_RETRY_S
                 while True:
                     checkpoint, moved = await self._relay_batch(conn, checkpoint)
-                    if not moved:
-                        await self._sleep()
+                    if moved:
+                        retry = HELD_BACK_FIRST_RETRY_S
+                    elif await self._held_back(conn, checkpoint):
+                        # Committed, but behind an older transaction still open somewhere (read_after's
+                        # horizon): its end sends no NOTIFY, so look again soon instead of at the next poll.
+                        await self._sleep(retry)
+                        retry = min(retry * 2, self.settings.relay_poll_interval_s)
+                    else:
+                        await self._sleep(self.settings.relay_poll_interval_s)
             finally:
                 self.active = False
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def _sleep(self) -> None:
+    async def _sleep(self, seconds: float) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
         # arrives as the wake-up does, and the relay then never stops (service stop hangs).
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.settings.relay_poll_interval_s):
+            async with asyncio.timeout(seconds):
                 await self._wake.wait()
         self._wake.clear()
+
+    @staticmethod
+    async def _held_back(conn: asyncpg.Connection, after: Checkpoint) -> bool:
+        """Whether events past the checkpoint are committed but not yet readable (see read_after)."""
+        return await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, pos) > ($1::text::xid8, $2::bigint))",
+            str(after.tx_id), after.pos)
 
     @staticmethod
     async def _unpublished(conn: asyncpg.Connection, after: Checkpoint) -> int:
