@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared.config import Settings
-from shared.consumer import EventFollower, Outcome, delivery_of
+from shared.consumer import Delivery, EventFollower, Outcome, delivery_of, stream_seq
 from shared.contracts.base import EventRegistry
 from shared.errors import Conflict
 from shared.logging import get_logger
@@ -86,11 +86,16 @@ class ProjectionRunner:
         applier = self.follower.applier
         before = applier.statements, applier.reads, applier.round_trips
         end = (await self.js.stream_info(EVENTS_STREAM)).state.last_seq
-        replayed = await self._replay(NEXT_SCHEMA, 1, end)
+        replayed, passed = await self._replay(NEXT_SCHEMA, 1, end)
         async with self.follower.lock:  # the live follower pauses for the catch-up and the swap
             final = (await self.js.stream_info(EVENTS_STREAM)).state.last_seq
-            replayed += await self._replay(NEXT_SCHEMA, end + 1, final)
+            more, passed_later = await self._replay(NEXT_SCHEMA, end + 1, final)
+            replayed += more
+            passed = passed_later if passed == end else passed
             await self._swap()
+            # The new tables hold every event up to `passed`: the live consumer goes on after it, not
+            # through the whole stream again as duplicates.
+            self.follower.resume_after(passed)
         await self.pool.expire_connections()  # cached statements point at the old tables
         # Round trips against statements and reads: how well the appliers' writes grouped (issue #10).
         log.info("read models rebuilt", events=replayed, last_seq=final, statements=applier.statements - before[0],
@@ -107,9 +112,11 @@ class ProjectionRunner:
                     await conn.execute(model.ddl)
             await conn.execute("INSERT INTO model_meta (key, value) VALUES ('ddl', $1)", self.fingerprint)
 
-    async def _replay(self, schema: str, start: int, end: int) -> int:
+    async def _replay(self, schema: str, start: int, end: int) -> tuple[int, int]:
+        """Apply stream sequences start..end to `schema`: the events applied, and the sequence up to
+        which every event was passed (below `end` if the replay ended early or an event waits for a gap)."""
         if end < start:
-            return 0
+            return 0, end
         sub = await self.js.pull_subscribe(
             events_wildcard(),
             stream=EVENTS_STREAM,
@@ -121,17 +128,29 @@ class ProjectionRunner:
                 mem_storage=True,
             ),
         )
+
+        size = self.settings.projection_rebuild_batch_size
+
+        async def fetch_and_decode() -> tuple[list[Delivery], int]:
+            msgs = await sub.fetch(size, timeout=5)
+            batch = [d for d in map(delivery_of, msgs) if d.seq is not None and d.seq <= end]
+            return await self.follower.applier.prepare(batch), stream_seq(msgs[-1])
+
+        def fetch() -> asyncio.Future[tuple[list[Delivery], int]]:
+            # The next batch travels from NATS and is decoded while the current one waits on the database.
+            return asyncio.ensure_future(fetch_and_decode())
+
         count, held = 0, []
+        seq, fetching = start - 1, fetch()
         try:
-            seq = start - 1
             while seq < end:
                 try:
-                    msgs = await sub.fetch(self.settings.projection_batch_size, timeout=5)
+                    batch, seq = await fetching
                 except (nats.errors.TimeoutError, TimeoutError):  # nats-py 2.16 may raise the builtin one
                     log.warning("replay ended early", reached=seq, expected=end)
+                    fetching = None
                     break
-                batch = [d for d in map(delivery_of, msgs) if d.seq is not None and d.seq <= end]
-                seq = msgs[-1].metadata.sequence.stream
+                fetching = fetch() if seq < end else None
                 outcomes = await self._apply(schema, held + batch)
                 held = [d for d, o in zip(held + batch, outcomes, strict=True) if o is Outcome.GAP]
                 count += sum(o is Outcome.APPLIED for o in outcomes)
@@ -139,9 +158,17 @@ class ProjectionRunner:
                 # Versions missing from the stream: the write service must re-publish them.
                 log.error("events left waiting for missing versions", count=len(held))
         finally:
+            if fetching is not None:  # a prefetch nobody will use (the replay ended or failed)
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fetching
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-        return count
+        # The live consumer must deliver again from the first event not passed here.
+        passed = min(seq, end)
+        if held:
+            passed = min(passed, min(d.seq for d in held if d.seq is not None) - 1)
+        return count, passed
 
     async def _swap(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

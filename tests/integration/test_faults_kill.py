@@ -64,6 +64,7 @@ async def test_kill_projection_mid_batch_then_read_models_equal_a_rebuild(settin
     writers = [name for name, rt in runtimes.items() if name != "projection"]
     procs = ServiceProcesses(settings.nats_url, settings.database_url, tmp_path / "logs")
     procs.env["HUIMIN_PROJECTION_BATCH_SIZE"] = "10"  # many small batches: the kill lands inside one
+    procs.env["HUIMIN_PROJECTION_REBUILD_BATCH_SIZE"] = "10"  # the first build's batches too
     procs.start(*writers)
     nc = await connect(settings.nats_url)
     tally = Tally()
