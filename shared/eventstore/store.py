@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from shared.contracts.base import Event, EventEnvelope, EventRegistry, is_valid_
 from shared.errors import Conflict, ValidationFailed
 from shared.metrics import EVENTS_APPENDED
 
+STREAM_CACHE_SIZE = 4096  # streams whose decoded events a store keeps (a project, a year, a delegate ...)
 _COLUMNS = "pos, tx_id::text AS tx, stream_id, version, event_id, type, schema_version, data, meta, occurred_at, recorded_at"
 
 
@@ -64,12 +66,54 @@ def _envelope(row: asyncpg.Record) -> EventEnvelope:
     )
 
 
+@dataclass(frozen=True)
+class CachedStream:
+    """A stream's decoded events up to a version, and the id of the event at that version."""
+
+    events: tuple[Event, ...]
+    version: int
+    last_event_id: UUID
+
+    def continued_by(self, rows: list[asyncpg.Record]) -> bool:
+        """Whether stored rows read from this version on start with the very event cached there."""
+        return bool(rows) and rows[0]["version"] == self.version and rows[0]["event_id"] == self.last_event_id
+
+
+class StreamCache:
+    """Decoded events of recently loaded streams, so deciding reads and decodes only what is new.
+
+    Events never change once committed, so a cached stream is a valid prefix as long as the event at
+    its last version is still the stored one: a load inside a transaction that later rolled back
+    may have cached events that were never committed, and their ids then differ from (or are
+    missing in) the table. Least recently used streams are dropped beyond `size`.
+    """
+
+    def __init__(self, size: int = STREAM_CACHE_SIZE) -> None:
+        self.size = size
+        self._streams: OrderedDict[str, CachedStream] = OrderedDict()
+
+    def get(self, stream_id: str) -> CachedStream | None:
+        """The cached stream, marked as just used."""
+        found = self._streams.get(stream_id)
+        if found is not None:
+            self._streams.move_to_end(stream_id)
+        return found
+
+    def put(self, stream_id: str, stream: CachedStream) -> None:
+        """Remember a stream, dropping the least recently used beyond the size."""
+        self._streams[stream_id] = stream
+        self._streams.move_to_end(stream_id)
+        while len(self._streams) > self.size:
+            self._streams.popitem(last=False)
+
+
 class EventStore:
     """The event table of one service schema (the pool's search_path)."""
 
     def __init__(self, pool: asyncpg.Pool, registry: EventRegistry) -> None:
         self.pool = pool
         self.registry = registry
+        self.cache = StreamCache()
 
     async def append(
         self,
@@ -156,17 +200,43 @@ class EventStore:
         """The typed events and current version of each stream (([], 0) if empty), in one query.
 
         Only what deciding needs is read: no envelope is built (it would validate every row twice).
+        Streams seen before are read from their last known version on (see StreamCache).
         """
-        sql = """SELECT stream_id, version, type, schema_version, data FROM events
-                 WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, version"""
-        ids = list(stream_ids)
-        rows = await conn.fetch(sql, ids) if conn is not None else await self.pool.fetch(sql, ids)
-        loaded: dict[str, tuple[list[Event], int]] = {s: ([], 0) for s in ids}
+        ids = list(dict.fromkeys(stream_ids))
+        known = {s: self.cache.get(s) for s in ids}
+        db = conn if conn is not None else self.pool
+        rows = await self._rows_after(ids, [k.version if k else 0 for k in known.values()], db)
+        by_stream: dict[str, list[asyncpg.Record]] = {s: [] for s in ids}
         for row in rows:
-            events, _ = loaded[row["stream_id"]]
-            events.append(self.registry.decode(row["type"], row["schema_version"], row["data"]))
-            loaded[row["stream_id"]] = (events, row["version"])
+            by_stream[row["stream_id"]].append(row)
+        stale = [s for s in ids if (k := known[s]) and not k.continued_by(by_stream[s])]
+        if stale:  # the cached prefix is not the stored one (a rolled-back read): read those again whole
+            for s in stale:
+                known[s], by_stream[s] = None, []
+            for row in await self._rows_after(stale, [0] * len(stale), db):
+                by_stream[row["stream_id"]].append(row)
+        loaded: dict[str, tuple[list[Event], int]] = {}
+        for s in ids:
+            cached = known[s]
+            fresh = [r for r in by_stream[s] if cached is None or r["version"] > cached.version]
+            events = [*(cached.events if cached else ()),
+                      *(self.registry.decode(r["type"], r["schema_version"], r["data"]) for r in fresh)]
+            version = fresh[-1]["version"] if fresh else (cached.version if cached else 0)
+            if version:
+                last_id = fresh[-1]["event_id"] if fresh else cached.last_event_id  # type: ignore[union-attr]
+                self.cache.put(s, CachedStream(tuple(events), version, last_id))
+            loaded[s] = (events, version)
         return loaded
+
+    @staticmethod
+    async def _rows_after(ids: list[str], versions: list[int],
+                          conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
+        # From the known version itself (not after it): its event id proves the cached prefix.
+        sql = """SELECT e.stream_id, e.version, e.event_id, e.type, e.schema_version, e.data
+                 FROM unnest($1::text[], $2::int[]) AS k(stream_id, known)
+                 JOIN events e ON e.stream_id = k.stream_id AND e.version >= k.known
+                 ORDER BY e.stream_id, e.version"""
+        return await conn.fetch(sql, ids, versions)
 
     async def read_after(
         self, after: Checkpoint, limit: int, conn: asyncpg.Connection | None = None

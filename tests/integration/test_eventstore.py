@@ -127,3 +127,31 @@ async def test_migrations_apply_once(pool):
     async with pool.acquire() as conn:
         assert await apply_migrations(conn, EVENTSTORE_MIGRATIONS) == []
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(EVENTSTORE_MIGRATIONS)
+
+
+async def test_a_stream_loaded_again_decodes_only_its_new_events(store):
+    await append(store, "s-1", 0, "a", "b")
+    first, _ = await store.load_events("s-1")
+    await append(store, "s-1", 2, "c")
+    again, version = await store.load_events("s-1")
+    assert version == 3 and [e.text for e in again] == ["a", "b", "c"]
+    assert again[0] is first[0] and again[1] is first[1], "the known prefix comes from the cache, not decoded again"
+    again.append(Noted(text="mutated by a caller"))
+    assert [e.text for e in (await store.load_events("s-1"))[0]] == ["a", "b", "c"]
+
+
+async def test_events_cached_by_a_rolled_back_transaction_are_not_trusted(store, pool):
+    await append(store, "s-1", 0, "a")
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await store.append("s-1", 1, new("never committed"), actor="t", correlation_id="c", recorded_at=NOW, conn=conn)
+        inside, version = await store.load_events("s-1", conn)
+        assert version == 2 and inside[-1].text == "never committed"
+        await tx.rollback()
+    assert [e.text for e in (await store.load_events("s-1"))[0]] == ["a"]
+    await append(store, "s-1", 1, "b", "c")  # another event now holds version 2
+    events, version = await store.load_events("s-1")
+    assert version == 3 and [e.text for e in events] == ["a", "b", "c"]
+    fresh = EventStore(pool, store.registry)
+    assert (await fresh.load_streams(["s-1", "s-2"])) == {"s-1": (events, 3), "s-2": ([], 0)}
