@@ -155,6 +155,9 @@ class RpcServer:
         return register
 
 
+NO_RESPONDERS_RETRY_S = (0.05, 0.1, 0.2)  # pauses before asking again when nobody answers
+
+
 class RpcClient:
     """Sends commands and queries and returns their replies."""
 
@@ -168,15 +171,23 @@ class RpcClient:
         """The reply dict, ok or not; unreachable services become an `unavailable` reply."""
         body = payload.model_dump(mode="json") if isinstance(payload, Contract) else payload
         headers = {ACTOR_HEADER: actor, CORRELATION_HEADER: correlation_id or str(uuid.uuid4())}
-        try:
-            msg = await self.nc.request(subject, encode(body), timeout=timeout or self.timeout, headers=headers)
-        except nats.errors.MaxPayloadError:
-            return ValidationFailed(f"请求内容过大 / request body too large for {subject}").to_reply()
-        except nats.errors.NoRespondersError:
-            return Unavailable(f"没有服务应答 / no service answers {subject}").to_reply()
-        except (nats.errors.TimeoutError, TimeoutError):
-            return Unavailable(f"服务应答超时 / no answer on {subject} in time").to_reply()
-        return json.loads(msg.data)
+        data = encode(body)
+        for pause in (*NO_RESPONDERS_RETRY_S, None):
+            try:
+                msg = await self.nc.request(subject, data, timeout=timeout or self.timeout, headers=headers)
+            except nats.errors.MaxPayloadError:
+                return ValidationFailed(f"请求内容过大 / request body too large for {subject}").to_reply()
+            except nats.errors.NoRespondersError:
+                # A service restarting or just started (its subscription not yet seen everywhere)
+                # has no responder for a moment: ask again shortly before calling it unavailable.
+                if pause is None:
+                    return Unavailable(f"没有服务应答 / no service answers {subject}").to_reply()
+                await asyncio.sleep(pause)
+                continue
+            except (nats.errors.TimeoutError, TimeoutError):
+                return Unavailable(f"服务应答超时 / no answer on {subject} in time").to_reply()
+            return json.loads(msg.data)
+        raise AssertionError("unreachable")
 
     async def call(self, subject: str, payload: Contract | dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The reply of a successful request; a failed one is raised as its HuiminError."""

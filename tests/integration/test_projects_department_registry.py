@@ -75,7 +75,8 @@ async def test_unregistered_units_are_still_refused(settings, nc):
     await rt.start()
     try:
         client = RpcClient(nc)
-        assert (await client.request(cmd("open_year"), OPEN_YEAR))["ok"]
+        opened = await client.request(cmd("open_year"), OPEN_YEAR)
+        assert opened["ok"], opened
         assert (await client.request(cmd("register_department"), department(1)))["ok"]
         reply = await client.request(cmd("register_voted_project"), project("01", "jhd001", ["jhd002", "jhd001"]))
         assert reply["error"]["code"] == "validation"
