@@ -6,6 +6,7 @@ returning counts; loading is safe to repeat (what exists is left as it is).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from collections import Counter
@@ -14,7 +15,7 @@ from typing import Any
 from shared.errors import Conflict, HuiminError
 from shared.logging import get_logger
 from shared.rpc import RpcClient
-from shared.subjects import command_subject
+from shared.subjects import command_subject, query_subject
 
 log = get_logger(__name__)
 DEMO_ACTOR = "demo-loader"
@@ -40,6 +41,22 @@ class CommandSender:
         if counted:
             self.counts[counted] += 1
         return reply
+
+
+async def stable_delegates_view(client: RpcClient, name: str, year: int, wait_s: float,
+                                poll_s: float = 1.0) -> list[dict[str, Any]]:
+    """A delegates-view answer for a year, once it is non-empty and unchanged for `poll_s`."""
+    deadline, last = asyncio.get_running_loop().time() + wait_s, None
+    while asyncio.get_running_loop().time() < deadline:
+        # Groups answer member ids only when asked (a demo group has a few dozen members).
+        body = {"year": year} | ({"members": 500} if name == "groups" else {})
+        reply = await client.request(query_subject("delegates", name), body)
+        items = reply.get("items") if reply.get("ok") else None
+        if items and items == last:
+            return items
+        last = items
+        await asyncio.sleep(poll_s)
+    return last or []
 
 
 def modules() -> list[Any]:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.demo import CommandSender
+from shared.demo import CommandSender, stable_delegates_view
 from shared.demo import projects as projects_demo
 from shared.demo.projects import PROJECTS, YEAR
 from shared.logging import get_logger
 from shared.rpc import RpcClient
-from shared.subjects import health_subject, query_subject
+from shared.subjects import health_subject
 from shared.timeutil import CITY_TZ
 
 ORDER = 30
@@ -245,21 +245,6 @@ class Loader(CommandSender):
                 "contact_logs")
 
 
-async def _stable(client: RpcClient, name: str) -> list[dict[str, Any]]:
-    """A delegates-view answer for the demo year, once it is non-empty and unchanged for a second."""
-    deadline, last = asyncio.get_running_loop().time() + WAIT_S, None
-    while asyncio.get_running_loop().time() < deadline:
-        # Groups answer member ids only when asked (a demo group has a few dozen members).
-        body = {"year": YEAR} | ({"members": 500} if name == "groups" else {})
-        reply = await client.request(query_subject("delegates", name), body)
-        items = reply.get("items") if reply.get("ok") else None
-        if items and items == last:
-            return items
-        last = items
-        await asyncio.sleep(POLL_S)
-    return last or []
-
-
 async def _copy_caught_up(client: RpcClient) -> bool:
     """Wait until the activities service has applied every event in the stream to its copy."""
     deadline = asyncio.get_running_loop().time() + WAIT_S
@@ -273,7 +258,8 @@ async def _copy_caught_up(client: RpcClient) -> bool:
 
 async def load(client: RpcClient) -> dict[str, int]:
     """Send the demo activities and contact points; what exists is left as it is."""
-    groups, supervision = await _stable(client, "groups"), await _stable(client, "supervision")
+    groups = await stable_delegates_view(client, "groups", YEAR, WAIT_S, POLL_S)
+    supervision = await stable_delegates_view(client, "supervision", YEAR, WAIT_S, POLL_S)
     if not groups or not supervision or not await _copy_caught_up(client):
         log.warning("demo activities skipped: no groups or supervision of the demo year, or copy not caught up")
         return {"skipped": 1}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.demo import DEMO_ACTOR, CommandSender
+from shared.demo import DEMO_ACTOR, CommandSender, stable_delegates_view
 from shared.demo.projects import DEMO_PROJECTS, EVALUATION, YEAR
 from shared.department_client import send_messages
 from shared.errors import HuiminError
@@ -276,21 +276,6 @@ class Loader(CommandSender):
         self.counts["votes_changed" if reply["changed"] else "votes" if reply["event_ids"] else "votes_existing"] += 1
 
 
-async def _delegates_view(client: RpcClient, name: str) -> list[dict[str, Any]]:
-    """A delegates-view answer for the demo year, once it is non-empty and unchanged for a second."""
-    deadline, last = asyncio.get_running_loop().time() + WAIT_S, None
-    while asyncio.get_running_loop().time() < deadline:
-        # Groups answer member ids only when asked (a demo group has a few dozen members).
-        body = {"year": YEAR} | ({"members": 500} if name == "groups" else {})
-        reply = await client.request(query_subject("delegates", name), body)
-        items = reply.get("items") if reply.get("ok") else None
-        if items and items == last:
-            return items
-        last = items
-        await asyncio.sleep(1.0)
-    return last or []
-
-
 async def _caught_up(client: RpcClient) -> bool:
     """Wait until the feedback service's copy has applied every event published so far."""
     deadline = asyncio.get_running_loop().time() + WAIT_S
@@ -327,7 +312,8 @@ async def _projects_with_votes(client: RpcClient) -> set[str]:
 
 async def load(client: RpcClient) -> dict[str, int]:
     """Send the demo feedback and evaluation; what exists is left as it is."""
-    groups, supervision = await _delegates_view(client, "groups"), await _delegates_view(client, "supervision")
+    groups = await stable_delegates_view(client, "groups", YEAR, WAIT_S)
+    supervision = await stable_delegates_view(client, "supervision", YEAR, WAIT_S)
     if not groups or not supervision:
         log.warning("demo feedback skipped: no groups or supervision of the demo year")
         return {"skipped": 1}
