@@ -442,12 +442,14 @@ class ListGroups(Query):
 
 
 class ListSupervision(Query):
-    """Supervision assignments with their contact delegates."""
+    """Supervision assignments with their contact delegates, one page of projects at a time."""
 
     name = "supervision"
 
     year: Year | None = None
     project_id: ProjectRef | None = None
+    limit: int = Field(default=100, ge=1, le=500, description="projects per page")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="projects to skip: the previous page's next_offset")
 
 
 class ListLeaders(Query):

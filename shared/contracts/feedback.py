@@ -406,9 +406,11 @@ class GetFeedback(Query):
 
 
 class EvaluationResults(Query):
-    """Year-end evaluation results per project: counts of each rating and the satisfaction rate."""
+    """Year-end evaluation results per project (one page), and the year's totals over every project."""
 
     name = "evaluation"
 
     year: Year
     project_id: RefId | None = None
+    limit: int = Field(default=100, ge=1, le=500, description="projects per page (the totals cover them all)")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="projects to skip: the previous page's next_offset")

@@ -48,8 +48,9 @@ async def stable_delegates_view(client: RpcClient, name: str, year: int, wait_s:
     """A delegates-view answer for a year, once it is non-empty and unchanged for `poll_s`."""
     deadline, last = asyncio.get_running_loop().time() + wait_s, None
     while asyncio.get_running_loop().time() < deadline:
-        # Groups answer member ids only when asked (a demo group has a few dozen members).
-        body = {"year": year} | ({"members": 500} if name == "groups" else {})
+        # Groups answer member ids only when asked (a demo group has a few dozen members); the
+        # supervision list is paged (the demo year has far fewer than 500 projects).
+        body = {"year": year} | ({"members": 500} if name == "groups" else {"limit": 500})
         reply = await client.request(query_subject("delegates", name), body)
         items = reply.get("items") if reply.get("ok") else None
         if items and items == last:

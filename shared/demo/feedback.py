@@ -303,7 +303,7 @@ async def _activity_items(client: RpcClient) -> list[dict[str, Any]]:
 async def _projects_with_votes(client: RpcClient) -> set[str]:
     """Projects the evaluation view already has votes for (a reload must not change anyone's vote back)."""
     for _ in range(20):
-        reply = await client.request(query_subject("feedback", "evaluation"), {"year": YEAR})
+        reply = await client.request(query_subject("feedback", "evaluation"), {"year": YEAR, "limit": 500})
         if reply.get("ok"):
             return {i["project_id"] for i in reply["items"] if i["total"]}
         await asyncio.sleep(1.0)

@@ -59,6 +59,8 @@ async def test_views_from_events(views):  # noqa: F811
         sup.envelope(SupervisionAssigned(project_id="project-2026-02", year=2026, leader_id="fzr-1",
                                          committee_id="nww", group_id="gasa-2026")),
         sup.envelope(ContactDutyAssigned(project_id="project-2026-02", year=2026, delegate_ids=["d3", "d1"])),
+        Stream("supervision-project-2026-03").envelope(SupervisionAssigned(
+            project_id="project-2026-03", year=2026, leader_id="fzr-1", committee_id="nww", group_id="gasa-2026")),
     ]
     await apply(views, envelopes)
     async with views.pool.acquire() as conn:
@@ -90,6 +92,12 @@ async def test_views_from_events(views):  # noqa: F811
         assert (sup_items[0]["leader_id"], sup_items[0]["committee_id"], sup_items[0]["group_id"]) == \
             ("fzr-1", "nww", "gasa-2026")
         assert (await list_supervision(conn, ListSupervision(project_id="project-2026-09")))["items"] == []
+        assert [s["project_id"] for s in sup_items] == ["project-2026-02", "project-2026-03"]
+        assert sup_items[1]["contact_delegates"] == []
+        paged = await list_supervision(conn, ListSupervision(year=2026, limit=1))
+        assert paged["items"] == sup_items[:1] and paged["total"] == 2 and paged["next_offset"] == 1
+        last = await list_supervision(conn, ListSupervision(year=2026, limit=1, offset=1))
+        assert last["items"] == sup_items[1:] and last["next_offset"] is None
 
 
 async def test_commands_reach_the_queries(service, nc, settings):  # noqa: F811

@@ -174,8 +174,14 @@ async def test_evaluation_results_count_current_votes(views):
     assert one["rate"] == 0.75 and one["title"] == "老旧小区改造"
     assert two["total"] == 0 and two["rate"] is None, "a project without votes is listed too"
     assert result["totals"] == {"satisfied": 2, "basically_satisfied": 1, "unsatisfied": 1, "total": 4, "rate": 0.75}
+    assert result["projects"] == 2 and result["next_offset"] is None
     only = await query(views, evaluation_results, EvaluationResults(year=2026, project_id="project-2026-02"))
-    assert [i["project_id"] for i in only["items"]] == ["project-2026-02"]
+    assert [i["project_id"] for i in only["items"]] == ["project-2026-02"] and only["totals"]["total"] == 0
+    first = await query(views, evaluation_results, EvaluationResults(year=2026, limit=1))
+    assert [i["project_id"] for i in first["items"]] == [one["project_id"]] and first["next_offset"] == 1
+    assert first["totals"] == result["totals"], "the year's totals cover every project, not the page"
+    second = await query(views, evaluation_results, EvaluationResults(year=2026, limit=1, offset=1))
+    assert second["items"] == [two] and second["next_offset"] is None
 
 
 async def test_rebuilt_view_equals_incremental(views):

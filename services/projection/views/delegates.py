@@ -313,21 +313,25 @@ async def list_groups(conn: asyncpg.Connection, q: ListGroups) -> dict[str, Any]
 
 
 async def list_supervision(conn: asyncpg.Connection, q: ListSupervision) -> dict[str, Any]:
-    """Supervision assignments (of a year or one project) with their contact delegates."""
+    """One page of supervision assignments (of a year or one project) with their contact delegates."""
+    chosen = "($1::int IS NULL OR year = $1) AND ($2::text IS NULL OR project_id = $2)"
+    # The page is chosen first, so only its projects' names and contact duties are read.
     rows = await conn.fetch(
-        """SELECT s.project_id, s.year, s.leader_id, l.name AS leader_name, s.committee_id,
-                  c.name AS committee_name, s.group_id, g.name AS group_name, s.reason, s.assigned_at, s.changes,
-                  coalesce(array_agg(d.delegate_id ORDER BY d.delegate_id)
-                           FILTER (WHERE d.delegate_id IS NOT NULL), '{}') AS contact_delegates
-           FROM delegate_supervision s
-           LEFT JOIN delegate_leaders l USING (leader_id)
-           LEFT JOIN delegate_committees c USING (committee_id)
-           LEFT JOIN delegate_groups g USING (group_id)
-           LEFT JOIN delegate_contact_duties d USING (project_id)
-           WHERE ($1::int IS NULL OR s.year = $1) AND ($2::text IS NULL OR s.project_id = $2)
-           GROUP BY s.project_id, l.name, c.name, g.name ORDER BY s.year DESC, s.project_id""",
-        q.year, q.project_id)
-    return {"items": [{**dict(r), "contact_delegates": list(r["contact_delegates"])} for r in rows]}
+        f"""SELECT s.project_id, s.year, s.leader_id, l.name AS leader_name, s.committee_id,
+                   c.name AS committee_name, s.group_id, g.name AS group_name, s.reason, s.assigned_at, s.changes,
+                   ARRAY(SELECT d.delegate_id FROM delegate_contact_duties d WHERE d.project_id = s.project_id
+                         ORDER BY d.delegate_id) AS contact_delegates
+            FROM (SELECT * FROM delegate_supervision WHERE {chosen}
+                  ORDER BY year DESC, project_id LIMIT $3 OFFSET $4) s
+            LEFT JOIN delegate_leaders l USING (leader_id)
+            LEFT JOIN delegate_committees c USING (committee_id)
+            LEFT JOIN delegate_groups g USING (group_id)
+            ORDER BY s.year DESC, s.project_id""",
+        q.year, q.project_id, q.limit, q.offset)
+    total = await conn.fetchval(f"SELECT count(*) FROM delegate_supervision WHERE {chosen}", q.year, q.project_id)
+    after = q.offset + len(rows)
+    return {"items": [{**dict(r), "contact_delegates": list(r["contact_delegates"])} for r in rows],
+            "total": total, "limit": q.limit, "offset": q.offset, "next_offset": after if after < total else None}
 
 
 async def list_leaders(conn: asyncpg.Connection, q: ListLeaders) -> dict[str, Any]:

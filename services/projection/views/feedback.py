@@ -102,8 +102,10 @@ model = ReadModel(
         changes     integer NOT NULL DEFAULT 0,
         PRIMARY KEY (project_id, delegate_id)
     );
+    CREATE INDEX fb_eval_votes_year ON fb_eval_votes (year, rating);
     CREATE TABLE fb_projects (project_id text PRIMARY KEY, year integer NOT NULL, code text NOT NULL,
                               title text NOT NULL, lead_unit text NOT NULL);
+    CREATE INDEX fb_projects_year_code ON fb_projects (year, code, project_id);
     CREATE TABLE fb_departments (code text PRIMARY KEY, name text NOT NULL, short_name text NOT NULL);
     CREATE TABLE fb_delegates (delegate_id text PRIMARY KEY, name text NOT NULL);
     """,
@@ -345,22 +347,37 @@ async def get_feedback(conn: asyncpg.Connection, q: GetFeedback) -> dict[str, An
 
 
 async def evaluation_results(conn: asyncpg.Connection, q: EvaluationResults) -> dict[str, Any]:
-    """Per project of the year: votes of each rating, total and satisfaction rate; and the year's totals."""
+    """One page of the year's projects with votes of each rating, total and satisfaction rate; totals over all."""
+    # The page's projects are chosen first (by code, from the index) and only their votes are counted;
+    # the year's totals come from one aggregate over the votes, whatever the page.
     rows = await conn.fetch(
         """SELECT p.project_id, p.code, p.title, p.lead_unit,
                   count(v.delegate_id) FILTER (WHERE v.rating = 'satisfied') AS satisfied,
                   count(v.delegate_id) FILTER (WHERE v.rating = 'basically_satisfied') AS basically_satisfied,
                   count(v.delegate_id) FILTER (WHERE v.rating = 'unsatisfied') AS unsatisfied,
                   count(v.delegate_id) AS total
-           FROM fb_projects p LEFT JOIN fb_eval_votes v ON v.project_id = p.project_id
-           WHERE p.year = $1 AND ($2::text IS NULL OR p.project_id = $2)
-           GROUP BY p.project_id, p.code, p.title, p.lead_unit ORDER BY p.code""", q.year, q.project_id)
+           FROM (SELECT * FROM fb_projects WHERE year = $1 AND ($2::text IS NULL OR project_id = $2)
+                 ORDER BY code, project_id LIMIT $3 OFFSET $4) p
+           LEFT JOIN fb_eval_votes v ON v.project_id = p.project_id
+           GROUP BY p.project_id, p.code, p.title, p.lead_unit ORDER BY p.code, p.project_id""",
+        q.year, q.project_id, q.limit, q.offset)
+    sums = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM fb_projects WHERE year = $1 AND ($2::text IS NULL OR project_id = $2))
+                      AS projects,
+                  count(*) FILTER (WHERE v.rating = 'satisfied') AS satisfied,
+                  count(*) FILTER (WHERE v.rating = 'basically_satisfied') AS basically_satisfied,
+                  count(*) FILTER (WHERE v.rating = 'unsatisfied') AS unsatisfied,
+                  count(*) AS total
+           FROM fb_eval_votes v WHERE v.year = $1 AND ($2::text IS NULL OR v.project_id = $2)""",
+        q.year, q.project_id)
     items = [{**dict(r), "rate": satisfaction_rate(r["satisfied"], r["basically_satisfied"], r["total"])}
              for r in rows]
-    sums = {k: sum(i[k] for i in items) for k in ("satisfied", "basically_satisfied", "unsatisfied", "total")}
-    return {"year": q.year, "items": items,
-            "totals": {**sums, "rate": satisfaction_rate(sums["satisfied"], sums["basically_satisfied"],
-                                                         sums["total"])}}
+    totals = {k: sums[k] for k in ("satisfied", "basically_satisfied", "unsatisfied", "total")}
+    after = q.offset + len(items)
+    return {"year": q.year, "items": items, "projects": sums["projects"],
+            "totals": {**totals, "rate": satisfaction_rate(totals["satisfied"], totals["basically_satisfied"],
+                                                           totals["total"])},
+            "limit": q.limit, "offset": q.offset, "next_offset": after if after < sums["projects"] else None}
 
 
 QUERIES = {ListFeedback: list_feedback, GetFeedback: get_feedback, EvaluationResults: evaluation_results}
