@@ -62,8 +62,9 @@ async def _one_run(nc: NatsClient, shape: Shape, clients: int, n: int, tag: str,
         for i in range(k, n, clients):
             t = time.perf_counter()
             reply = await client.request(SUBJECT, payloads[i], actor="office:bench")
-            latencies.append(time.perf_counter() - t)
-            if not reply.get("ok"):
+            if reply.get("ok"):  # a refused command is an error, not a fast command
+                latencies.append(time.perf_counter() - t)
+            else:
                 errors.append(reply.get("error", {}))
             bar.update(1)
 

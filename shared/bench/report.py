@@ -126,10 +126,9 @@ def markdown(r: dict[str, Any]) -> str:
              f"- PostgreSQL {m.get('postgres_version', '?')} with "
              f"{'fsync OFF (fast_unsafe: not honest figures)' if m['fast_unsafe'] else 'fsync on (durable commits)'}, "
              f"nats-server {m.get('nats_version', '?')}, Python {m['python']}, {m['cores']} cores, "
-             f"{m['memory_gib']} GiB; services as processes with their default settings, except "
-             + (", ".join(f"{svc} `{k}={v}`" for svc, env in (m.get('service_settings_changed') or {}).items()
-                         for k, v in env.items()) or "none")
-             + " (the rebuild command would be cut after 4.5 s otherwise; see below)",
+             f"{m['memory_gib']} GiB; services as processes with their default settings"
+             + "".join(f", except {svc} `{k}={v}`" for svc, env in (m.get('service_settings_changed') or {}).items()
+                       for k, v in env.items()),
              ""]
     lines += ["### Targets", "", "Values are ratios to the baseline named (the lag is in milliseconds).", "",
               "| target | value | bound | met |", "|---|---:|---:|:---:|"]
@@ -161,6 +160,7 @@ def markdown(r: dict[str, Any]) -> str:
                       f"{_fmt(_get(r, 'peer.events'))} events per run: "
                       f"{_fmt(_get(r, 'peer.threads_1.events_per_s'))} events/s with 1 thread, "
                       f"{_fmt(_get(r, 'peer.threads_32.events_per_s'))} with 32 threads."]
+    lines += _cpu_table(r)
     for phase, prof in (r.get("profiles") or {}).items():
         if not isinstance(prof, dict) or "self" not in prof:
             continue
@@ -170,6 +170,23 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {own['percent']} | `{own['frame']}` | | {tot['percent']} | `{tot['frame']}` |")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def _cpu_table(r: dict[str, Any]) -> list[str]:
+    # Where a command's and a report's cost goes: CPU milliseconds of each process per unit of work.
+    phases = [(name, r[name]["cpu"]) for name in ("commands", "ingest")
+              if isinstance(r.get(name), dict) and isinstance(r[name].get("cpu"), dict)
+              and r[name]["cpu"].get("ms_per_unit")]
+    if not phases:
+        return []
+    processes = list(dict.fromkeys(p for _, cpu in phases for p in cpu["ms_per_unit"]))
+    lines = ["", "### CPU per unit of work (ms of CPU of each process; `bench` is the load generator, not in the total)",
+             "", "| phase | unit | " + " | ".join(processes) + " | system total |",
+             "|---|---|" + "---:|" * (len(processes) + 1)]
+    for name, cpu in phases:
+        cells = " | ".join(_fmt(cpu["ms_per_unit"].get(p)) for p in processes)
+        lines.append(f"| {name} | {cpu['unit']} | {cells} | {_fmt(cpu['system_ms_per_unit'])} |")
+    return lines
 
 
 def write(r: dict[str, Any], json_path: Path, markdown_path: Path | None) -> None:

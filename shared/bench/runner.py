@@ -24,6 +24,7 @@ import asyncpg
 import nats
 
 from shared.bench import baselines, commands, ingest, queries, rebuild, report, seeding
+from shared.bench.cpu import CpuMeter
 from shared.bench.dataset import Shape
 from shared.bench.options import Options
 from shared.bench.profile import Profile
@@ -63,14 +64,22 @@ class Run:
                 "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
     async def phase(self, name: str, fn: Callable[[], Awaitable[dict[str, Any]]],
-                    profile: list[tuple[str, int | None]] | None = None) -> dict[str, Any]:
-        """Run one measurement, record it (or why it could not be made), never stop the run."""
+                    profile: list[tuple[str, int | None]] | None = None,
+                    work: Callable[[dict[str, Any]], tuple[int, str]] | None = None) -> dict[str, Any]:
+        """Run one measurement, record it (or why it could not be made), never stop the run.
+
+        With `work` (the units of work a result did, and their name), the CPU time of every process
+        during the phase is recorded too, per process and per unit.
+        """
         if not self.o.wants(name):
             self.result[name] = {"available": False, "reason": "not asked for in this run (--only)"}
             return self.result[name]
         self.reporter.line(f"▸ {name}")
         started = time.perf_counter()
+        meter = CpuMeter(self._pids(), load_generator="bench") if work else None
         try:
+            if meter:
+                meter.start()
             async with self._profiled(name, profile or []):
                 value = await fn()
             value.setdefault("available", True)
@@ -78,9 +87,21 @@ class Run:
             traceback.print_exc(file=sys.stderr)
             value = {"available": False, "error": f"{type(exc).__name__}: {exc}"}
             self.errors.append(name)
+        if meter and work and value.get("available"):
+            try:
+                value["cpu"] = meter.stop(*work(value))
+            except (KeyError, TypeError) as exc:  # a result without the expected counts: keep the measurement
+                value["cpu"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
         value["phase_seconds"] = round(time.perf_counter() - started, 2)
         self.result[name] = value
         return value
+
+    def _pids(self) -> dict[str, int | None]:
+        """Every process of the stack: the services, the two servers, and this load generator."""
+        pids: dict[str, int | None] = {name: self.stack.pid(name) for name in self.stack.children}
+        for label, server in (("nats-server", self.stack.nats), ("postgres", self.stack.pg)):
+            pids[label] = server.proc.pid if server is not None and server.proc is not None else None
+        return pids | {"bench": os.getpid()}
 
     @contextlib.asynccontextmanager
     async def _profiled(self, phase: str, targets: list[tuple[str, int | None]]) -> AsyncIterator[None]:
@@ -121,12 +142,14 @@ class Run:
                 await self._start_services()
             await self.phase("rebuild", self._rebuild,
                              profile=[("projection", self.stack.pid("projection"))])
-            await self.phase("commands", self._commands, profile=[("projects", self.stack.pid("projects"))])
+            await self.phase("commands", self._commands, profile=[("projects", self.stack.pid("projects"))],
+                             work=lambda r: (2 * self.o.runs * r["commands_per_run"], "command"))
             await self.phase("peer", lambda: self._peer(db_url))
             await self.phase("ingest", lambda: ingest.measure(
                 self.nc, db_url, self.shape, runs=self.o.runs, seconds=self.o.ingest_seconds,
                 lag_seconds=self.o.lag_seconds, reporter=self.reporter),
-                profile=[("projects", self.stack.pid("projects")), ("projection", self.stack.pid("projection"))])
+                profile=[("projects", self.stack.pid("projects")), ("projection", self.stack.pid("projection"))],
+                work=lambda r: (sum(x["reports"] for x in r["runs"]) + r["lag"]["reports"], "report"))
             await self.phase("queries", lambda: queries.measure(self.nc, self.shape, samples=self.o.query_samples,
                                                                 runs=self.o.runs, reporter=self.reporter))
             await self.phase("queries_http", lambda: self._http_queries(db_url))
