@@ -163,7 +163,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "supervision": ("联系监督", "Supervision"), "text": ("说明", "Text"), "to": ("新状态", "To"), "today": ("今天", "Today"),
     "totals": ("合计", "Totals"), "turned": ("状态变化", "Status changes"), "unsatisfied": ("不满意", "Unsatisfied"),
     "via": ("推荐依据", "Via"), "message_id": ("报送编号", "Message id"), "matched": ("符合条件", "Matching"),
-    "next_offset": ("下一页起点", "Next offset"), "kind_zh": ("问题类型", "Obstacle kind"), "voter_visit": ("走访选民", "Voter visits"), "year_open": ("年度已开启", "Year open"),
+    "next_offset": ("下一页起点", "Next offset"), "attendance_total": ("出勤登记人数", "Attendance rows"),
+    "attendance_offset": ("出勤登记跳过条数", "Attendance offset"),
+    "attendance_next_offset": ("出勤登记下一页起点", "Attendance next offset"), "kind_zh": ("问题类型", "Obstacle kind"), "voter_visit": ("走访选民", "Voter visits"), "year_open": ("年度已开启", "Year open"),
 }
 
 # Values that read better translated (statuses, kinds).

@@ -451,11 +451,16 @@ class ListActivities(Query):
 
 
 class GetActivity(Query):
-    """One activity with its attendance, opinions and outcome."""
+    """One activity with its attendance (a page of it, or one delegate's row), opinions and outcome."""
 
     name = "get"
 
     activity_id: LocalId
+    delegate_id: RefId | None = Field(default=None, description="only this delegate's attendance row")
+    limit: int = Field(default=1000, ge=1, le=2000, description="attendance rows per page (a city-wide meeting "
+                                                               "invites thousands)")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="attendance rows to skip: the previous page's "
+                                                                   "attendance_next_offset")
 
 
 class ListContactPoints(Query):

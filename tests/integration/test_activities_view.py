@@ -80,6 +80,13 @@ async def test_activity_attendance_opinions_and_contact_logs_are_listed(system):
     assert by_delegate["d2"]["correction_reason"] == "补交请假条"
     assert by_delegate["d3"]["status"] == "invited" and by_delegate["d4"]["invited"] is False
     assert detail["opinions"][0]["content"] == "加快施工" and detail["activity"]["findings"] == ["管网未开工"]
+    assert detail["attendance_total"] == len(detail["attendance"]) == 4 and detail["attendance_next_offset"] is None
+    page = await ask(client, "get", {"activity_id": "insp-v", "limit": 3}, lambda r: True)
+    assert page["attendance"] == detail["attendance"][:3] and page["attendance_next_offset"] == 3
+    rest = await ask(client, "get", {"activity_id": "insp-v", "limit": 3, "offset": 3}, lambda r: True)
+    assert rest["attendance"] == detail["attendance"][3:] and rest["attendance_next_offset"] is None
+    own = await ask(client, "get", {"activity_id": "insp-v", "delegate_id": "d2"}, lambda r: True)
+    assert own["attendance"] == [by_delegate["d2"]] and own["attendance_total"] == 1
     missing = await client.request(query_subject("activities", "get"), {"activity_id": "nope"})
     assert missing["error"]["code"] == "not_found"
 

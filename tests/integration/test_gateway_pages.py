@@ -140,6 +140,24 @@ async def test_attendance_sheet_records_every_status_at_once(gw, stubs):
         {"delegate_id": "d002", "status": "excused", "excuse_reason": "出差"}]}
 
 
+async def test_a_long_attendance_sheet_comes_a_page_at_a_time(gw, stubs):
+    rows = [{"delegate_id": f"d{i:05d}", "status": "invited"} for i in range(1000, 2000)]
+    stubs.replies["huimin.qry.activities.get"] = lambda s, b: {
+        "ok": True, **ACTIVITY, "attendance": rows, "attendance_total": 2500, "attendance_offset": 1000,
+        "attendance_next_offset": 2000}
+    csrf = await login(gw.client, "office1")
+    page = await gw.client.get("/activities/act-001?offset=1000")
+    assert stubs.last("huimin.qry.activities.get")["body"]["offset"] == 1000
+    assert "第 1001–2000 人，共 2500 人" in page.text
+    assert 'href="?offset=2000#attendance"' in page.text and 'href="?offset=0#attendance"' in page.text
+    assert 'action="/activities/act-001/attendance?offset=1000"' in page.text
+    r = await gw.client.post("/activities/act-001/attendance?offset=1000",
+                             data={"csrf_token": csrf, "status:d01500": "present"})
+    assert r.status_code == 303 and r.headers["location"] == "/activities/act-001?saved=1&offset=1000"
+    assert stubs.last("huimin.cmd.activities.record_attendance")["body"]["entries"] == [
+        {"delegate_id": "d01500", "status": "present"}]
+
+
 async def test_delegates_start_on_their_own_record_and_cannot_open_others(gw, stubs):
     await login(gw.client, "delegate1")
     home = await gw.client.get("/")
@@ -193,6 +211,18 @@ async def test_attachments_show_as_links_and_thumbnails_on_project_activity_and_
     assert f'<img class="thumb" src="/api/v1/attachments/{"c" * 64}"' in activity.text and "51.1 KB" in activity.text
     record = await gw.client.get("/delegates/d001")
     assert f'src="/api/v1/attachments/{"c" * 64}"' in record.text and "工地.png" in record.text
+
+
+async def test_the_record_asks_each_activity_for_the_delegates_own_attendance_row_only(gw, stubs):
+    stubs.replies["huimin.qry.activities.list"] = lambda s, b: {"ok": True, "items": [ACTIVITY["activity"]],
+                                                               "total": 1}
+    stubs.replies["huimin.qry.activities.get"] = lambda s, b: {
+        "ok": True, **ACTIVITY, "attendance": [{"delegate_id": "d001", "status": "present"}]}
+    await login(gw.client, "office1")
+    record = await gw.client.get("/delegates/d001")
+    assert record.status_code == 200 and "老旧小区改造视察" in record.text
+    asked = stubs.last("huimin.qry.activities.get")
+    assert asked is not None and asked["body"]["delegate_id"] == "d001", "not the whole sheet of every activity"
 
 
 async def test_the_briefing_page_asks_for_a_period_and_shows_the_views_article(gw, stubs):

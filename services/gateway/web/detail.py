@@ -153,7 +153,7 @@ async def delegate(delegate_id: str, p: Page = Depends(page)) -> HTMLResponse:
 
 async def _participation(p: Page, delegate_id: str, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The delegate's activities with their own attendance in each (the performance view will supersede this)."""
-    details = await asyncio.gather(*(p.ask("activities", "get", activity_id=a["activity_id"])
+    details = await asyncio.gather(*(p.ask("activities", "get", activity_id=a["activity_id"], delegate_id=delegate_id)
                                      for a in activities[:50] if a.get("activity_id")))
     rows = []
     for act, one in zip(activities, details, strict=False):
@@ -205,7 +205,8 @@ async def activity(activity_id: str, p: Page = Depends(page)) -> HTMLResponse:
 
 async def activity_page(p: Page, activity_id: str, problem: str | None = None, status: int = 200) -> HTMLResponse:
     """The activity page, with a problem to show above the attendance sheet if any."""
-    one = await p.ask("activities", "get", activity_id=activity_id)
+    offset = p.request.query_params.get("offset", "")
+    one = await p.ask("activities", "get", activity_id=activity_id, offset=int(offset) if offset.isdigit() else 0)
     data = one.data or {}
     attendance = _find_list(data, "attendance")
     actions = (links(p.form_link("activities", "record_outcome", activity_id=activity_id),
@@ -227,7 +228,19 @@ async def activity_page(p: Page, activity_id: str, problem: str | None = None, s
     return p.render("activity.html", status=status, title=(info or {}).get("title") or activity_id, subtitle=activity_id,
                     problem=problem, saved=p.request.query_params.get("saved") == "1",
                     sections=sections, attendance=attendance, activity_id=activity_id,
-                    can_record=p.can("activities", "record_attendance"), found=one.ok, note=one.error)
+                    can_record=p.can("activities", "record_attendance"), found=one.ok, note=one.error,
+                    sheet=_sheet_pages(data, len(attendance)))
+
+
+def _sheet_pages(data: dict[str, Any], shown: int) -> dict[str, Any] | None:
+    # A city-wide meeting's sheet comes a page at a time: say which rows are shown, link the others.
+    total, start = data.get("attendance_total"), data.get("attendance_offset") or 0
+    if not isinstance(total, int) or total <= shown:
+        return None
+    after = data.get("attendance_next_offset")
+    return {"first": start + 1, "last": start + shown, "total": total,
+            "next": f"?offset={after}#attendance" if isinstance(after, int) else None,
+            "previous": f"?offset={max(0, start - max(shown, 1))}#attendance" if start else None}
 
 
 async def feedback_item(feedback_id: str, p: Page = Depends(page)) -> HTMLResponse:

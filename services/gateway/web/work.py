@@ -178,7 +178,9 @@ async def attendance_submit(request: Request, activity_id: str, p: Page = Depend
     except HuiminError as exc:
         return await activity_page(p, activity_id, problem=pick(exc.message, p.lang) + _detail_text(exc, p.lang),
                                    status=403 if isinstance(exc, Forbidden) else 422)
-    return RedirectResponse(f"/activities/{activity_id}?saved=1", status_code=303)
+    offset = request.query_params.get("offset", "")  # back to the page of the sheet that was sent
+    return RedirectResponse(f"/activities/{activity_id}?saved=1" + (f"&offset={offset}" if offset.isdigit() else ""),
+                            status_code=303)
 
 
 def _detail_text(exc: HuiminError, lang: str) -> str:

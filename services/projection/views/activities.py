@@ -309,13 +309,19 @@ async def get_activity(conn: asyncpg.Connection, q: GetActivity) -> dict[str, An
     row = await conn.fetchrow(f"SELECT a.*, {_COUNTS} FROM act_activities a WHERE a.activity_id = $1", q.activity_id)
     if row is None:
         raise NotFound("活动不存在 / no such activity", {"activity_id": q.activity_id})
+    chosen = "activity_id = $1 AND ($2::text IS NULL OR delegate_id = $2)"
     attendance = await conn.fetch(
-        """SELECT delegate_id, invited, status, excuse_reason, source, original_status, correction_reason
-           FROM act_attendance WHERE activity_id = $1 ORDER BY delegate_id""", q.activity_id)
+        f"""SELECT delegate_id, invited, status, excuse_reason, source, original_status, correction_reason
+            FROM act_attendance WHERE {chosen} ORDER BY delegate_id LIMIT $3 OFFSET $4""",
+        q.activity_id, q.delegate_id, q.limit, q.offset)
+    total = await conn.fetchval(f"SELECT count(*) FROM act_attendance WHERE {chosen}", q.activity_id, q.delegate_id)
     opinions = await conn.fetch(
         """SELECT opinion_id, project_id, category, content, raised_by, raised_on FROM act_opinions
            WHERE activity_id = $1 ORDER BY length(opinion_id), opinion_id""", q.activity_id)
-    return {"activity": dict(row), "attendance": [dict(r) for r in attendance], "opinions": [dict(r) for r in opinions]}
+    after = q.offset + len(attendance)
+    return {"activity": dict(row), "attendance": [dict(r) for r in attendance], "attendance_total": total,
+            "attendance_offset": q.offset, "attendance_next_offset": after if after < total else None,
+            "opinions": [dict(r) for r in opinions]}
 
 
 async def list_contact_points(conn: asyncpg.Connection, q: ListContactPoints) -> dict[str, Any]:
