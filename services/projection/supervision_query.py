@@ -56,31 +56,49 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
             args.append(value)
             conds.append(cond.format(len(args)))
     d, open_ = f"${len(args) + 1}::date", f"${len(args) + 2}::text[]"
-    # Counted in PostgreSQL per project through its indexes (votes, feedback, activities ...): one round
-    # trip, and never the rows behind the numbers.
+    # Counted in PostgreSQL, one round trip, never the rows behind the numbers: each table is aggregated
+    # once by project over the chosen projects (a year's board: one pass each, not one lookup per
+    # project; one project: its index), and the numbers come back as columns, not JSON to parse.
     projects = await conn.fetch(
-        f"""SELECT p.*,
-                   coalesce((SELECT jsonb_agg(to_jsonb(o) ORDER BY o.obstacle_id) FROM sv_obstacles o
-                             WHERE o.project_id = p.project_id AND o.reported_on <= {d} AND o.resolved_on IS NULL),
-                            '[]') AS open_obstacles,
-                   coalesce((SELECT jsonb_object_agg(k.kind, k.n) FROM (
-                                 SELECT a.kind, count(*) AS n FROM sv_activities a
-                                 WHERE a.project_ids @> ARRAY[p.project_id] AND NOT a.cancelled AND a.starts_on <= {d}
-                                 GROUP BY a.kind) k), '{{}}') AS held,
-                   (SELECT count(*) FROM sv_contact_points c
-                    WHERE c.project_id = p.project_id AND c.established_on <= {d}) AS contact_points,
-                   (SELECT jsonb_build_object(
-                        'open', count(*) FILTER (WHERE f.status = ANY({open_})),
-                        'overdue', count(*) FILTER (WHERE f.status = ANY({open_}) AND f.status <> 'submitted'
-                                                    AND f.due_on < {d}),
-                        'answered', count(*) FILTER (WHERE f.status IN ('answered', 'closed')),
-                        'satisfied', count(*) FILTER (WHERE f.rating = 'satisfied'),
-                        'basically_satisfied', count(*) FILTER (WHERE f.rating = 'basically_satisfied'),
-                        'unsatisfied', count(*) FILTER (WHERE f.rating = 'unsatisfied'))
-                    FROM sv_feedback f WHERE f.project_id = p.project_id) AS feedback_counts,
-                   coalesce((SELECT jsonb_object_agg(v.rating, v.n) FROM sv_votes v
-                             WHERE v.project_id = p.project_id), '{{}}') AS votes
-            FROM sv_projects p WHERE {' AND '.join(conds) or 'TRUE'} ORDER BY p.code""",
+        f"""WITH p AS MATERIALIZED (SELECT * FROM sv_projects p WHERE {' AND '.join(conds) or 'TRUE'}),
+                 ob AS (SELECT o.project_id, jsonb_agg(to_jsonb(o) ORDER BY o.obstacle_id) AS open_obstacles
+                        FROM sv_obstacles o WHERE o.project_id = ANY(ARRAY(SELECT project_id FROM p))
+                          AND o.reported_on <= {d} AND o.resolved_on IS NULL GROUP BY 1),
+                 act AS (SELECT x.project_id,  -- distinct: an activity naming a project twice counts once
+                                count(DISTINCT a.activity_id) FILTER (WHERE a.kind = 'inspection') AS inspections,
+                                count(DISTINCT a.activity_id) FILTER (WHERE a.kind = 'research') AS research,
+                                count(DISTINCT a.activity_id) FILTER (WHERE a.kind = 'contribution') AS contributions
+                         FROM sv_activities a CROSS JOIN LATERAL unnest(a.project_ids) AS x(project_id)
+                         WHERE a.project_ids && ARRAY(SELECT project_id FROM p) AND NOT a.cancelled
+                           AND a.starts_on <= {d} AND x.project_id = ANY(ARRAY(SELECT project_id FROM p)) GROUP BY 1),
+                 cp AS (SELECT c.project_id, count(*) AS n FROM sv_contact_points c
+                        WHERE c.project_id = ANY(ARRAY(SELECT project_id FROM p)) AND c.established_on <= {d} GROUP BY 1),
+                 fb AS (SELECT f.project_id,
+                               count(*) FILTER (WHERE f.status = ANY({open_})) AS open,
+                               count(*) FILTER (WHERE f.status = ANY({open_}) AND f.status <> 'submitted'
+                                                AND f.due_on < {d}) AS overdue,
+                               count(*) FILTER (WHERE f.status IN ('answered', 'closed')) AS answered,
+                               count(*) FILTER (WHERE f.rating = 'satisfied') AS satisfied,
+                               count(*) FILTER (WHERE f.rating = 'basically_satisfied') AS basically_satisfied,
+                               count(*) FILTER (WHERE f.rating = 'unsatisfied') AS unsatisfied
+                        FROM sv_feedback f WHERE f.project_id = ANY(ARRAY(SELECT project_id FROM p)) GROUP BY 1),
+                 v AS (SELECT project_id, sum(n) FILTER (WHERE rating = 'satisfied') AS satisfied,
+                              sum(n) FILTER (WHERE rating = 'basically_satisfied') AS basically_satisfied,
+                              sum(n) FILTER (WHERE rating = 'unsatisfied') AS unsatisfied
+                       FROM sv_votes WHERE project_id = ANY(ARRAY(SELECT project_id FROM p)) GROUP BY 1)
+            SELECT p.*, coalesce(ob.open_obstacles, '[]') AS open_obstacles,
+                   coalesce(act.inspections, 0) AS inspections, coalesce(act.research, 0) AS research,
+                   coalesce(act.contributions, 0) AS contributions, coalesce(cp.n, 0) AS contact_points,
+                   coalesce(fb.open, 0) AS fb_open, coalesce(fb.overdue, 0) AS fb_overdue,
+                   coalesce(fb.answered, 0) AS fb_answered, coalesce(fb.satisfied, 0) AS fb_satisfied,
+                   coalesce(fb.basically_satisfied, 0) AS fb_basically_satisfied,
+                   coalesce(fb.unsatisfied, 0) AS fb_unsatisfied,
+                   coalesce(v.satisfied, 0)::int AS v_satisfied,
+                   coalesce(v.basically_satisfied, 0)::int AS v_basically_satisfied,
+                   coalesce(v.unsatisfied, 0)::int AS v_unsatisfied
+            FROM p LEFT JOIN ob USING (project_id) LEFT JOIN act USING (project_id) LEFT JOIN cp USING (project_id)
+                 LEFT JOIN fb USING (project_id) LEFT JOIN v USING (project_id)
+            ORDER BY p.code""",
         *args, day, list(OPEN_FEEDBACK))
     if not projects:
         return []
@@ -98,7 +116,6 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
             plan_deadline=calendar.plan_deadline if calendar else None, plan_late=p["plan_late"],
             percent=p["percent"], last_report_on=p["last_report_on"], open_obstacles=len(open_obstacles),
             thresholds=limits)
-        kinds, f = p["held"], p["feedback_counts"]
         rows.append({
             "project_id": pid, "year": p["year"], "code": p["code"], "title": p["title"], "category": p["category"],
             "lead_unit": p["lead_unit"], "co_units": p["co_units"], "townships": p["townships"],
@@ -110,15 +127,14 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
                             "overdue": not m.done and m.due < day} for m in milestones],
             "obstacles_open": open_obstacles,
             "four_ones": {
-                "contact_points": p["contact_points"],
-                "inspections": kinds.get("inspection", 0), "research": kinds.get("research", 0),
-                "contributions": kinds.get("contribution", 0),
+                "contact_points": p["contact_points"], "inspections": p["inspections"], "research": p["research"],
+                "contributions": p["contributions"],
             },
             "feedback": {
-                "open": f.get("open", 0), "overdue": f.get("overdue", 0), "answered": f.get("answered", 0),
-                "satisfaction": _rate(f),
+                "open": p["fb_open"], "overdue": p["fb_overdue"], "answered": p["fb_answered"],
+                "satisfaction": _rate({r: p[f"fb_{r}"] for r in RATINGS}),
             },
-            "evaluation": _rate(p["votes"]),
+            "evaluation": _rate({r: p[f"v_{r}"] for r in RATINGS}),
         })
     return rows
 

@@ -1,4 +1,4 @@
-"""Counts the appliers keep for fast queries (record items, evaluation votes) always equal the rows they count."""
+"""Counts the appliers keep for fast queries (record scores, evaluation votes) always equal the rows they count."""
 
 from __future__ import annotations
 
@@ -32,8 +32,11 @@ async def test_record_counts_follow_items_through_corrections_cancellations_and_
     ]
     await apply(views, events + events, batch=4)  # redelivered too: counted once
     items = await _rows(views, "SELECT delegate_id, year, item, count(*)::int FROM {schema}.pr_items GROUP BY 1, 2, 3")
-    counts = await _rows(views, "SELECT delegate_id, year, item, n FROM {schema}.pr_counts WHERE n <> 0")
-    assert counts == items == {("d001", 2026, "contact_log", 1), ("d001", 2026, "opinion", 1)}
+    assert items == {("d001", 2026, "contact_log", 1), ("d001", 2026, "opinion", 1)}
+    # The kept scores follow: what is left scores contact log 1 + opinion 2; every other gain was taken
+    # back (present, walk-in, duty, adopted), whatever the redeliveries.
+    scores = await _rows(views, "SELECT delegate_id, year, score::float FROM {schema}.pr_scores WHERE score <> 0")
+    assert scores == {("d001", 2026, 3.0)}
     async with views.pool.acquire() as conn:
         rec = await get_record(conn, GetRecord(delegate_id="d001", year=2026))
         city = await rank_records(conn, RankRecords(year=2026))

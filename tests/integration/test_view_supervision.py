@@ -141,3 +141,29 @@ async def test_redelivery_changes_nothing(views):
     once = await ask(views, GetSupervision(project_id="project-2026-01"))
     await apply(views, events + events[::-1], batch=4)
     assert await ask(views, GetSupervision(project_id="project-2026-01")) == once
+
+
+async def test_board_numbers_equal_each_project_view(built):
+    """An activity about two projects (one named twice) counts once for each; a cancelled one for none.
+
+    The board aggregates every project of the year at once, the view one project: both give the same row.
+    """
+    a2, a3 = Stream("activity-a2"), Stream("activity-a3")
+    both = ["project-2026-01", "project-2026-02", "project-2026-01"]
+    held = {"year": 2026, "kind": "research", "title": "调研两个项目", "group_ids": ["g01"], "organiser": "g01",
+            "starts_at": at(date(2026, 6, 10)), "ends_at": at(date(2026, 6, 10)) + timedelta(hours=2),
+            "place": "嘎洒镇", "phase": "supervision"}
+    await apply(built, [
+        a2.envelope(act.ActivityScheduled(activity_id="a2", project_ids=both, **held), at(date(2026, 6, 1))),
+        a3.envelope(act.ActivityScheduled(activity_id="a3", project_ids=both[:2], **held), at(date(2026, 6, 1))),
+        a3.envelope(act.ActivityCancelled(activity_id="a3", reason="暴雨"), at(date(2026, 6, 2))),
+    ])
+    board = await ask(built, CityBoard(year=2026))
+    by_id = {i["project_id"]: i for i in board["items"]}
+    assert by_id["project-2026-01"]["compliance"] == {"met": 3, "of": 4}  # contact point, inspection, research
+    for pid in ("project-2026-01", "project-2026-02"):
+        view = await ask(built, GetSupervision(project_id=pid))
+        assert view["four_ones"]["research"] == 1
+        assert {k: view[k] for k in ("status", "reasons", "percent", "expected_percent", "feedback", "compliance")} \
+            == {k: by_id[pid][k] for k in ("status", "reasons", "percent", "expected_percent", "feedback",
+                                            "compliance")}

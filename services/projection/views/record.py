@@ -6,6 +6,7 @@ to its evidence (the basis of 述职, 履职考核 and 评选先进).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -29,6 +30,23 @@ ITEM_LABELS = {
     "opinion_adopted": "建议被采纳", "evaluation_vote": "参加满意度测评",
 }
 
+
+def _weights(rubric: dict[str, float]) -> str:
+    """The rubric as a SQL CASE over the item ($ITEM): numeric literals, items of the record only."""
+    whens = []
+    for item in ITEM_LABELS:
+        weight = float(rubric.get(item, 0.0))
+        if not math.isfinite(weight):
+            raise ValueError(f"performance_rubric[{item!r}] is not a finite number: {weight!r}")
+        if weight:
+            whens.append(f"WHEN '{item}' THEN {weight!r}")
+    return f"CASE $ITEM {' '.join(whens)} ELSE 0 END" if whens else "0"
+
+
+# The rubric is part of the DDL (the weights the score trigger adds): a changed rubric changes the
+# DDL's fingerprint, so the projection rebuilds the read models and every kept score follows it.
+_WEIGHT = _weights(get_settings().performance_rubric)
+
 model = ReadModel(
     name="record",
     ddl="""
@@ -50,24 +68,34 @@ model = ReadModel(
     CREATE INDEX pr_members_group ON pr_members (year, group_id);
     CREATE INDEX pr_invited_delegate ON pr_invited (delegate_id);
     CREATE INDEX pr_attendance_delegate ON pr_attendance (delegate_id);
-    -- How many items of each kind a delegate has in a year, kept by a trigger on pr_items so that
-    -- scores and ranks sum a few rows per delegate, not every item (the rubric is applied at query time).
+    -- Each delegate's score in a year (the rubric's weight of each item, summed), kept by a trigger on
+    -- pr_items so that a rank compares kept scores instead of scoring every delegate on each request.
     -- Only queries read it: appliers' queued writes are ordered by the tables their SQL names
-    -- (shared/pipeline.py), which cannot see what a trigger writes.
-    CREATE TABLE pr_counts (delegate_id text NOT NULL, year integer NOT NULL, item text NOT NULL,
-                            n integer NOT NULL, PRIMARY KEY (year, delegate_id, item));
-    CREATE FUNCTION pr_count_item() RETURNS trigger LANGUAGE plpgsql AS $$
+    -- (shared/pipeline.py), which cannot see what a trigger writes. Numeric, so that equal scores
+    -- compare equal whatever the order of the additions; a delegate without a row scores 0.
+    CREATE TABLE pr_scores (year integer NOT NULL, delegate_id text NOT NULL, score numeric NOT NULL,
+                            PRIMARY KEY (year, delegate_id));
+    CREATE FUNCTION pr_score_item() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        w numeric;
     BEGIN
         IF TG_OP = 'INSERT' THEN
-            INSERT INTO pr_counts (delegate_id, year, item, n) VALUES (NEW.delegate_id, NEW.year, NEW.item, 1)
-            ON CONFLICT (year, delegate_id, item) DO UPDATE SET n = pr_counts.n + 1;
+            w := WEIGHT_OF_NEW;
+            IF w <> 0 THEN
+                INSERT INTO pr_scores (year, delegate_id, score) VALUES (NEW.year, NEW.delegate_id, w)
+                ON CONFLICT (year, delegate_id) DO UPDATE SET score = pr_scores.score + w;
+            END IF;
             RETURN NEW;
         END IF;
-        UPDATE pr_counts SET n = n - 1 WHERE year = OLD.year AND delegate_id = OLD.delegate_id AND item = OLD.item;
+        w := WEIGHT_OF_OLD;
+        IF w <> 0 THEN
+            UPDATE pr_scores SET score = score - w WHERE year = OLD.year AND delegate_id = OLD.delegate_id;
+        END IF;
         RETURN OLD;
     END $$;
-    CREATE TRIGGER pr_items_count AFTER INSERT OR DELETE ON pr_items FOR EACH ROW EXECUTE FUNCTION pr_count_item();
-    """,
+    CREATE TRIGGER pr_items_score AFTER INSERT OR DELETE ON pr_items FOR EACH ROW EXECUTE FUNCTION pr_score_item();
+    """.replace("WEIGHT_OF_NEW", _WEIGHT.replace("$ITEM", "NEW.item")).replace(
+        "WEIGHT_OF_OLD", _WEIGHT.replace("$ITEM", "OLD.item")),
 )
 
 
@@ -206,18 +234,6 @@ async def voted(conn: asyncpg.Connection, env: EventEnvelope, e: fb.EvaluationVo
     await _item(conn, e.delegate_id, e.year, "evaluation_vote", e.project_id, env)
 
 
-# Each delegate's score in a year: the rubric's weights applied to the maintained counts ($1 year,
-# $2 items, $3 weights). Numeric, so that equal scores compare equal whatever the order of the sum.
-_SCORES = """SELECT c.delegate_id, sum(c.n * w.weight) AS score
-             FROM pr_counts c JOIN unnest($2::text[], $3::numeric[]) AS w(item, weight) USING (item)
-             WHERE c.year = $1 GROUP BY c.delegate_id"""
-
-
-def _rubric() -> tuple[list[str], list[float]]:
-    rubric = get_settings().performance_rubric
-    return list(rubric), [float(w) for w in rubric.values()]
-
-
 async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
     """One delegate's record: items with rubric weight and evidence, attendance by kind, score, ranks."""
     person = await conn.fetchrow("SELECT * FROM pr_delegates WHERE delegate_id = $1", q.delegate_id)
@@ -245,21 +261,23 @@ async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
         by_kind[r["kind"]]["invited"] += int(r["invited"])
         if r["status"]:
             by_kind[r["kind"]][r["status"]] += 1
-    # Ranks counted in PostgreSQL (competition ranking: 1 + how many score strictly more).
+    # Ranks counted in PostgreSQL from the kept scores (competition ranking: 1 + how many score strictly more).
     ranks = await conn.fetchrow(
-        f"""WITH s AS ({_SCORES}),
-                 mine AS (SELECT coalesce((SELECT score FROM s WHERE delegate_id = $4), 0) AS score),
-                 member AS (SELECT group_id FROM pr_members WHERE delegate_id = $4 AND year = $1),
-                 grp AS (SELECT coalesce(s.score, 0) AS score FROM pr_members m LEFT JOIN s USING (delegate_id)
-                         WHERE m.year = $1 AND m.group_id = (SELECT group_id FROM member)),
-                 city AS (SELECT coalesce(s.score, 0) AS score FROM pr_delegates d LEFT JOIN s USING (delegate_id)
-                          WHERE d.active)
-            SELECT (SELECT score FROM mine) AS score, (SELECT group_id FROM member) AS group_id,
-                   (SELECT count(*) FROM grp) AS group_size,
-                   (SELECT count(*) FROM grp WHERE score > (SELECT score FROM mine)) + 1 AS rank_group,
-                   (SELECT count(*) FROM city) AS city_size,
-                   (SELECT count(*) FROM city WHERE score > (SELECT score FROM mine)) + 1 AS rank_city""",
-        q.year, *_rubric(), q.delegate_id)
+        """WITH mine AS (SELECT coalesce((SELECT score FROM pr_scores WHERE year = $1 AND delegate_id = $2), 0)
+                         AS score),
+                member AS (SELECT group_id FROM pr_members WHERE delegate_id = $2 AND year = $1),
+                grp AS (SELECT coalesce(s.score, 0) AS score FROM pr_members m
+                        LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = m.delegate_id
+                        WHERE m.year = $1 AND m.group_id = (SELECT group_id FROM member)),
+                city AS (SELECT count(*) AS size,
+                                count(*) FILTER (WHERE coalesce(s.score, 0) > (SELECT score FROM mine)) AS above
+                         FROM pr_delegates d LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = d.delegate_id
+                         WHERE d.active)
+           SELECT (SELECT score FROM mine) AS score, (SELECT group_id FROM member) AS group_id,
+                  (SELECT count(*) FROM grp) AS group_size,
+                  (SELECT count(*) FROM grp WHERE score > (SELECT score FROM mine)) + 1 AS rank_group,
+                  (SELECT size FROM city) AS city_size, (SELECT above FROM city) + 1 AS rank_city""",
+        q.year, q.delegate_id)
     group_id = ranks["group_id"]
     return {
         "delegate_id": q.delegate_id, "name": person["name"], "level": person["level"], "active": person["active"],
@@ -273,16 +291,16 @@ async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
 async def rank_records(conn: asyncpg.Connection, q: RankRecords) -> dict[str, Any]:
     """Delegates of a group (or the city) by score, with rank: ranked and cut to `limit` in PostgreSQL."""
     chosen = ("""SELECT d.delegate_id, d.name FROM pr_members m JOIN pr_delegates d USING (delegate_id)
-                 WHERE m.year = $1 AND m.group_id = $4""" if q.group_id else
-              "SELECT delegate_id, name FROM pr_delegates WHERE active AND $4::text IS NULL")
+                 WHERE m.year = $1 AND m.group_id = $2""" if q.group_id else
+              "SELECT delegate_id, name FROM pr_delegates WHERE active AND $2::text IS NULL")
+    # Ordered by score, then id: the order of (rank, id), so one sort serves the window and the page.
     rows = await conn.fetch(
-        f"""WITH s AS ({_SCORES}), who AS ({chosen}),
+        f"""WITH who AS ({chosen}),
                  ranked AS (SELECT w.delegate_id, w.name, coalesce(s.score, 0) AS score,
-                                   rank() OVER (ORDER BY coalesce(s.score, 0) DESC) AS rank,
-                                   count(*) OVER () AS total
-                            FROM who w LEFT JOIN s USING (delegate_id))
-            SELECT * FROM ranked ORDER BY rank, delegate_id LIMIT $5""",
-        q.year, *_rubric(), q.group_id, q.limit)
+                                   rank() OVER (ORDER BY coalesce(s.score, 0) DESC) AS rank
+                            FROM who w LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = w.delegate_id)
+            SELECT *, (SELECT count(*) FROM who) AS total FROM ranked ORDER BY score DESC, delegate_id LIMIT $3""",
+        q.year, q.group_id, q.limit)
     items = [{"delegate_id": r["delegate_id"], "name": r["name"], "score": round(float(r["score"]), 1),
               "rank": r["rank"]} for r in rows]
     return {"year": q.year, "group_id": q.group_id, "items": items, "total": rows[0]["total"] if rows else 0}

@@ -47,10 +47,27 @@ def mentioned_ids(body: dict[str, Any]) -> set[str]:
     return found
 
 
+# Personal fields by (type, schema_version): a contract's fields are fixed once its class is
+# registered, and a timeline page asks for them up to 5,000 times.
+_HIDDEN: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def _hidden(type_: str, schema_version: int) -> frozenset[str]:
+    key = (type_, schema_version)
+    hidden = _HIDDEN.get(key)
+    if hidden is None:
+        cls = registry.event_class(type_, schema_version)
+        hidden = frozenset(personal_fields(cls)) if cls else frozenset()
+        if cls is not None:  # an unknown type may be registered later: ask again then
+            _HIDDEN[key] = hidden
+    return hidden
+
+
 def public_body(type_: str, schema_version: int, body: dict[str, Any]) -> dict[str, Any]:
     """The body without fields the contracts mark as personal data (the trail is widely readable)."""
-    cls = registry.event_class(type_, schema_version)
-    hidden = personal_fields(cls) if cls else set()
+    hidden = _hidden(type_, schema_version)
+    if hidden.isdisjoint(body):
+        return body
     return {k: v for k, v in body.items() if k not in hidden}
 
 
@@ -80,11 +97,7 @@ async def get_timeline(conn: asyncpg.Connection, q: GetTimeline) -> dict[str, An
            WHERE r.ref = $1 ORDER BY t.occurred_at, t.recorded_at, t.stream_id, t.version LIMIT $2""",
         q.ref, q.limit,
     )
-    items = []
-    for r in rows:
-        item = dict(r)
-        item["body"] = public_body(r["type"], r["schema_version"], r["body"])
-        items.append(item)
+    items = [dict(r) | {"body": public_body(r["type"], r["schema_version"], r["body"])} for r in rows]
     return {"ref": q.ref, "items": items}
 
 
