@@ -30,7 +30,11 @@ class Decider(Generic[S]):
 
     def fold(self, events: Iterable[Event]) -> S:
         """The state after the given history."""
-        state = self.initial
+        return self.fold_from(self.initial, events)
+
+    def fold_from(self, state: S, events: Iterable[Event]) -> S:
+        """The state after more events, from a state already folded."""
+        evolve = self.evolve
         for event in events:
-            state = self.evolve(state, event)
+            state = evolve(state, event)
         return state

@@ -33,10 +33,10 @@ async def execute(
     stream's events and version when the caller already read them (with other streams, in one query).
     """
     history, version = loaded if loaded is not None else await store.load_events(stream_id, conn)
-    state = decider.fold(history)
+    state = store.fold(stream_id, decider, history, version)
     events = decider.decide(command, state, DecisionContext(now=ctx.received_at, actor=ctx.actor))
     when = (occurred_at(state) if callable(occurred_at) else occurred_at) or ctx.received_at
-    return await store.append(
+    appended = await store.append(
         stream_id,
         version,
         [NewEvent(e, when) for e in events],
@@ -46,6 +46,8 @@ async def execute(
         causation_id=causation_id,
         conn=conn,
     )
+    store.remember_appended(stream_id, history, version, events, appended)
+    return appended
 
 
 RETRY_ATTEMPTS = 3

@@ -35,6 +35,8 @@ from shared.contracts.base import Contract, EventEnvelope
 from shared.db import TRANSIENT_DB_ERRORS
 from shared.errors import HuiminError
 from shared.eventstore.migrations import migrations_in
+from shared.eventstore.store import VersionConflict
+from shared.handling import RETRY_ATTEMPTS
 from shared.leader import leadership
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, INGEST_MESSAGES
@@ -309,8 +311,7 @@ class IngestConsumer:
         """
         inputs = [self._parse(subject, data, seq) for subject, data, seq in deliveries]
         async with self.db.acquire() as conn, conn.transaction():
-            answered = await self._logged(conn, [i.seq for i in inputs])
-            accepted = await self._accepted(conn, [i.key for i in inputs if i.message and i.seq not in answered])
+            answered, accepted = await self._seen(conn, [i.seq for i in inputs], [i.key for i in inputs if i.message])
             results, new = [], []
             for item in inputs:
                 if item.seq not in answered:  # also a stream_seq delivered twice in one batch
@@ -342,21 +343,22 @@ class IngestConsumer:
         return item
 
     @staticmethod
-    async def _logged(conn: asyncpg.Connection, seqs: list[int]) -> dict[int, dict[str, Any]]:
-        rows = await conn.fetch("SELECT stream_seq, result FROM ingest_log WHERE stream_seq = ANY($1::bigint[])", seqs)
-        return {r["stream_seq"]: r["result"] for r in rows}
-
-    @staticmethod
-    async def _accepted(conn: asyncpg.Connection, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Any]:
-        """The event ids of the messages among `keys` accepted before."""
-        if not keys:
-            return {}
+    async def _seen(conn: asyncpg.Connection, seqs: list[int], keys: list[tuple[str, str, str]]
+                    ) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, str, str], Any]]:
+        """The stored results of the deliveries among `seqs` (redelivered ones), and the event ids of
+        the messages among `keys` accepted before: both in one round trip."""
+        columns = [list(c) for c in zip(*keys, strict=True)] or [[], [], []]
         rows = await conn.fetch(
-            """SELECT l.dept_code, l.kind, l.message_id, l.result -> 'event_ids' AS event_ids FROM ingest_log l
-               JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(dept_code, kind, message_id)
+            """SELECT stream_seq, NULL AS dept_code, NULL AS kind, NULL AS message_id, result FROM ingest_log
+               WHERE stream_seq = ANY($1::bigint[])
+               UNION ALL
+               SELECT NULL, l.dept_code, l.kind, l.message_id, l.result -> 'event_ids' FROM ingest_log l
+               JOIN unnest($2::text[], $3::text[], $4::text[]) AS k(dept_code, kind, message_id)
                  ON (l.dept_code, l.kind, l.message_id) = (k.dept_code, k.kind, k.message_id)
-               WHERE l.status = 'accepted'""", *map(list, zip(*keys, strict=True)))
-        return {(r["dept_code"], r["kind"], r["message_id"]): r["event_ids"] for r in rows}
+               WHERE l.status = 'accepted'""", seqs, *columns)
+        answered = {r["stream_seq"]: r["result"] for r in rows if r["stream_seq"] is not None}
+        accepted = {(r["dept_code"], r["kind"], r["message_id"]): r["result"] for r in rows if r["stream_seq"] is None}
+        return answered, accepted
 
     async def _record(self, conn: asyncpg.Connection, item: _Input,
                       accepted: dict[tuple[str, str, str], Any]) -> dict[str, Any]:
@@ -370,8 +372,7 @@ class IngestConsumer:
         ctx = IngestContext(item.base["dept_code"], item.base["kind"], item.seq, item.message.message_id,
                             datetime.now(UTC))
         try:
-            async with conn.transaction():  # a savepoint: a rejection undoes only this message
-                events = await self.kinds[ctx.kind][1](item.message, ctx, conn)
+            events = await self._decided(conn, self.kinds[ctx.kind][1], item.message, ctx)
         except HuiminError as exc:
             return _rejected(item, reasons_of(exc))
         except TRANSIENT_DB_ERRORS:
@@ -382,6 +383,23 @@ class IngestConsumer:
                                            f"internal error, message kept: {exc!r}")])
         accepted[item.key] = event_ids = [str(e.event_id) for e in events]
         return {**item.base, "status": "accepted", "event_ids": event_ids, "reasons": []}
+
+    @staticmethod
+    async def _decided(conn: asyncpg.Connection, handler: IngestHandler, message: DepartmentMessage,
+                       ctx: IngestContext) -> list[EventEnvelope]:
+        """The handler's events, its writes in a savepoint of the batch (a rejection undoes only this
+        message); run again on fresh state when a stream it appended to moved meanwhile.
+
+        So a handler may append with plain `execute` on `conn`: the savepoint here is its attempt's.
+        """
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                async with conn.transaction():
+                    return await handler(message, ctx, conn)
+            except VersionConflict:
+                if attempt == RETRY_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     @staticmethod
     async def _write_log(conn: asyncpg.Connection, new: list[tuple[_Input, dict[str, Any]]]) -> None:

@@ -7,19 +7,22 @@ correlation id travel in headers, set by the gateway from the authenticated user
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import nats.errors
 import pydantic
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from pydantic_core import to_jsonable_python
 
 from shared.config import Settings
@@ -63,22 +66,6 @@ def _no_constants(token: str) -> Any:
     raise ValueError(f"{token} is not valid JSON")
 
 
-class RawRequest(NamedTuple):
-    """A request as it came: body bytes and headers (what an RPC endpoint is handed)."""
-
-    body: bytes
-    headers: dict[str, str] | None
-
-
-async def _raw_request(message: Any) -> RawRequest:
-    # dispatch() parses the body itself, with its own limits and errors; FastStream's default decoder
-    # would parse it first, and a body nested beyond Python's recursion limit would kill the
-    # request there, unanswered (the caller saw a timeout). The headers come along with the body:
-    # taking them from a `NatsMessage` context parameter instead makes FastStream (fast_depends)
-    # resolve that context in anyio's worker thread, a thread hand-off on every request.
-    return RawRequest(message.body, message.headers)
-
-
 def validation_details(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
     """Field paths and reasons of a pydantic validation error."""
     return [
@@ -110,7 +97,8 @@ async def dispatch(
                 request = model.model_validate(payload)
             except pydantic.ValidationError as exc:
                 raise ValidationFailed("请求内容有误 / invalid request", validation_details(exc)) from exc
-            result = await asyncio.wait_for(handler(request, ctx), timeout)
+            async with asyncio.timeout(timeout):  # in this task: wait_for would start one more per request
+                result = await handler(request, ctx)
             return {"ok": True, **result}
         except HuiminError as exc:
             return exc.to_reply()
@@ -122,13 +110,25 @@ async def dispatch(
             return HuiminError("内部错误 / internal error").to_reply()
 
 
+Endpoint = Callable[[bytes, dict[str, str] | None], Awaitable[bytes]]
+
+
 class RpcServer:
-    """Registers command and query handlers of one service on a FastStream NATS broker."""
+    """Answers the command and query subjects of one service, in its queue group, on the broker's connection.
+
+    Plain nats-py subscriptions, not FastStream subscribers: FastStream's per-message machinery
+    (middlewares, dependency injection, its own task group) cost more CPU per request than
+    validating and running the command itself. Each subject keeps its own limit of requests
+    handled at once (`rpc_max_workers`); more wait in the subscription's pending queue.
+    """
 
     def __init__(self, broker: NatsBroker, service: str, settings: Settings) -> None:
         self.broker, self.service, self.settings = broker, service, settings
         self.subjects: list[str] = []
         self.models: dict[str, type[Contract]] = {}  # subject -> request model, for tools and tests
+        self.endpoints: dict[str, Endpoint] = {}
+        self.subscriptions: list[Subscription] = []
+        self._running: set[asyncio.Task[None]] = set()
 
     def handle(self, subject: str, model: type[M], *, timeout_s: float | None = None) -> Callable[[Handler], Handler]:
         """Decorator: answer requests on `subject`, validated as `model`, in the service's queue group.
@@ -139,20 +139,60 @@ class RpcServer:
         timeout = timeout_s or max(0.5, self.settings.rpc_timeout_s - 0.5)
 
         def register(handler: Handler) -> Handler:
-            async def endpoint(request: Any) -> bytes:  # a RawRequest; `Any`: FastStream passes it as is
+            async def endpoint(body: bytes, headers: dict[str, str] | None) -> bytes:
                 started = time.perf_counter()
-                reply = await dispatch(model, handler, request.body, request.headers, timeout)
+                reply = await dispatch(model, handler, body, headers, timeout)
                 observe_request(subject, reply, time.perf_counter() - started)
                 return encode(reply)
 
-            endpoint.__name__ = f"{self.service}_{handler.__name__}"
-            self.broker.subscriber(subject, queue=self.service, max_workers=self.settings.rpc_max_workers,
-                                   decoder=_raw_request)(endpoint)
+            self.endpoints[subject] = endpoint
             self.subjects.append(subject)
             self.models[subject] = model
             return handler
 
         return register
+
+    async def start(self, nc: NatsClient) -> None:
+        """Subscribe every registered subject (call once connected, before announcing the service)."""
+        for subject, endpoint in self.endpoints.items():
+            self.subscriptions.append(await nc.subscribe(subject, queue=self.service,
+                                                         cb=self._deliverer(nc, subject, endpoint)))
+
+    def _deliverer(self, nc: NatsClient, subject: str, endpoint: Endpoint) -> Callable[[Msg], Awaitable[None]]:
+        slots = asyncio.Semaphore(self.settings.rpc_max_workers)
+
+        async def answer(msg: Msg) -> None:
+            try:
+                reply = await endpoint(msg.data, msg.headers)
+                if msg.reply:
+                    await nc.publish(msg.reply, reply)
+            except Exception:  # noqa: BLE001 (dispatch answers every request; this is the transport failing)
+                log.exception("reply not sent", subject=subject)
+            finally:
+                slots.release()
+
+        async def deliver(msg: Msg) -> None:
+            # nats-py awaits this before delivering the next message: waiting for a slot here holds
+            # the rest in the subscription's pending queue.
+            await slots.acquire()
+            task = asyncio.create_task(answer(msg))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+        return deliver
+
+    async def stop(self, grace_s: float = 1.0) -> None:
+        """Take no more requests; give those under way up to `grace_s` to answer, then cancel them."""
+        for sub in self.subscriptions:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await sub.unsubscribe()
+        self.subscriptions.clear()
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=grace_s)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=grace_s)
 
 
 NO_RESPONDERS_RETRY_S = (0.05, 0.1, 0.2)  # pauses before asking again when nobody answers

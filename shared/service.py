@@ -196,6 +196,7 @@ class ServiceRuntime:
         for job in self._background:
             self._tasks.append(asyncio.create_task(job(), name=f"{self.service}-{job.__name__}"))
         await self.broker.start()
+        await self.rpc.start(self.broker.connection)
         # The server has our subscriptions once a round trip returns: "started" means reachable.
         await self.broker.connection.flush()
         log.info("service started", subjects=len(self.rpc.subjects))
@@ -211,6 +212,8 @@ class ServiceRuntime:
                 log.warning("background task did not stop in time", task=task.get_name())
         self._tasks.clear()
         # Every step is bounded: a service must stop even when NATS or PostgreSQL is already gone.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.rpc.stop(), 5)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.broker.stop(), 5)
         if self.ops:

@@ -11,7 +11,7 @@ import pydantic
 from services.projects import bulk
 from services.projects.department import department_decider
 from services.projects.execution import reply
-from shared.handling import execute_retrying
+from shared.handling import execute, execute_retrying
 from services.projects.project import COMMANDS, project_decider
 from services.projects.rules import refuse
 from services.projects.world import KnownDepartments, load_for_project
@@ -41,21 +41,22 @@ BUSINESS_DAY: dict[type[Command], str] = {
 
 async def decide_on_project(store: EventStore, cmd: ProjectCommand | RegisterVotedProject, ctx: RequestContext,
                             conn: asyncpg.Connection | None = None,
-                            known: KnownDepartments | None = None) -> list[EventEnvelope]:
+                            known: KnownDepartments | None = None, *, retry: bool = True) -> list[EventEnvelope]:
     """Run a project command with the facts of its year (and its units' registration for a registration).
 
     Everything runs on one connection (the caller's, or one taken from the pool for the whole
-    command): the units, the year and project streams (one query), then the append.
+    command): the units, the year and project streams (one query), then the append. `retry=False`
+    when the caller decides again itself after a lost race (department input: shared.ingest).
     """
     if conn is None:
         async with store.pool.acquire() as own:
-            return await decide_on_project(store, cmd, ctx, own, known)
+            return await decide_on_project(store, cmd, ctx, own, known, retry=retry)
     project_id = project_stream_id(cmd.year, cmd.code)
     units = [cmd.lead_unit, *cmd.co_units] if isinstance(cmd, RegisterVotedProject) else []
     world, project = await load_for_project(store, cmd.year, project_id, units=units, known=known, conn=conn)
     day: date = getattr(cmd, BUSINESS_DAY[type(cmd)])
-    return await execute_retrying(store, project_decider(world), project_id, cmd, ctx, start_of_day(day), conn,
-                                  loaded=project)
+    run = execute_retrying if retry else execute
+    return await run(store, project_decider(world), project_id, cmd, ctx, start_of_day(day), conn, loaded=project)
 
 
 def progress_command(msg: ProgressMessage, dept_code: str) -> ReportProgress:
@@ -120,5 +121,6 @@ def register(rt: ServiceRuntime) -> None:
     @rt.ingest().kind("progress", ProgressMessage)
     async def progress_message(msg: ProgressMessage, ictx: IngestContext,
                                conn: asyncpg.Connection) -> list[EventEnvelope]:
+        # The ingest consumer runs this in a savepoint and decides again after a lost race: no savepoint of its own.
         return await decide_on_project(store(), progress_command(msg, ictx.dept_code), ictx.request_context(), conn,
-                                       known)
+                                       known, retry=False)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from shared.contracts.base import Event, EventEnvelope, EventRegistry, is_valid_stream_id
+from shared.decider import Decider
 from shared.errors import Conflict, ValidationFailed
 from shared.metrics import EVENTS_APPENDED
+
+S = TypeVar("S")
 
 STREAM_CACHE_SIZE = 4096  # streams whose decoded events a store keeps (a project, a year, a delegate ...)
 _COLUMNS = "pos, tx_id::text AS tx, stream_id, version, event_id, type, schema_version, data, meta, occurred_at, recorded_at"
@@ -49,8 +51,10 @@ class NewEvent:
 
 
 def _envelope(row: asyncpg.Record) -> EventEnvelope:
+    # Not validated again: every value comes typed from the table's columns (uuid, int, timestamptz,
+    # jsonb) and was validated when it was appended.
     meta = row["meta"]
-    return EventEnvelope(
+    return EventEnvelope.model_construct(
         event_id=row["event_id"],
         type=row["type"],
         schema_version=row["schema_version"],
@@ -67,30 +71,61 @@ def _envelope(row: asyncpg.Record) -> EventEnvelope:
 
 
 @dataclass(frozen=True)
+class Folded:
+    """A decider's state after the first `count` events of a cached stream."""
+
+    evolve: Callable[[Any, Event], Any]
+    initial: Any
+    count: int
+    state: Any
+
+    def of(self, decider: Decider[Any]) -> bool:
+        """Whether this state was folded by the decider's own evolve from its initial state."""
+        return self.evolve is decider.evolve and (self.initial is decider.initial or self.initial == decider.initial)
+
+
+@dataclass(frozen=True)
 class CachedStream:
-    """A stream's decoded events up to a version, and the id of the event at that version."""
+    """A stream's decoded events up to a version, the id of the event at that version, and the state
+    a decider last folded from (a prefix of) these events."""
 
     events: tuple[Event, ...]
     version: int
     last_event_id: UUID
+    folded: Folded | None = None
 
     def continued_by(self, rows: list[asyncpg.Record]) -> bool:
         """Whether stored rows read from this version on start with the very event cached there."""
         return bool(rows) and rows[0]["version"] == self.version and rows[0]["event_id"] == self.last_event_id
 
+    def holds(self, events: Sequence[Event], version: int) -> bool:
+        """Whether `events` (at `version`, as load_streams returned them) are these cached ones.
+
+        By identity of the last event, not equality: only events read through this cache (and so
+        proven to be the stored prefix) are the cached objects, and comparing every one would cost
+        as much as folding them again on a long stream.
+        """
+        return (self.version == version and len(self.events) == len(events)
+                and bool(events) and events[-1] is self.events[-1])
+
 
 class StreamCache:
-    """Decoded events of recently loaded streams, so deciding reads and decodes only what is new.
+    """Decoded events of recently loaded (or appended) streams, and the state last folded from them, so
+    deciding reads, decodes and folds only what is new.
 
     Events never change once committed, so a cached stream is a valid prefix as long as the event at
-    its last version is still the stored one: a load inside a transaction that later rolled back
-    may have cached events that were never committed, and their ids then differ from (or are
-    missing in) the table. Least recently used streams are dropped beyond `size`.
+    its last version is still the stored one: a load or an append inside a transaction that later
+    rolled back may have cached events that were never committed, and their ids then differ from
+    (or are missing in) the table. Least recently used streams are dropped beyond `size`.
     """
 
     def __init__(self, size: int = STREAM_CACHE_SIZE) -> None:
         self.size = size
         self._streams: OrderedDict[str, CachedStream] = OrderedDict()
+
+    def peek(self, stream_id: str) -> CachedStream | None:
+        """The cached stream, its recency unchanged."""
+        return self._streams.get(stream_id)
 
     def get(self, stream_id: str) -> CachedStream | None:
         """The cached stream, marked as just used."""
@@ -146,7 +181,8 @@ class EventStore:
             ids,
             [e.event.type for e in events],
             [e.event.schema_version for e in events],
-            [json.dumps(e.event.model_dump(mode="json"), ensure_ascii=False) for e in events],
+            # Serialised in one step: the jsonb value is the one json.dumps(model_dump(mode="json")) gave.
+            [e.event.model_dump_json() for e in events],
             [e.occurred_at for e in events],
             meta,
             recorded_at,
@@ -224,15 +260,55 @@ class EventStore:
             version = fresh[-1]["version"] if fresh else (cached.version if cached else 0)
             if version:
                 last_id = fresh[-1]["event_id"] if fresh else cached.last_event_id  # type: ignore[union-attr]
-                self.cache.put(s, CachedStream(tuple(events), version, last_id))
+                # The prefix was proven: a state folded from its first events stays valid.
+                self.cache.put(s, CachedStream(tuple(events), version, last_id, cached.folded if cached else None))
             loaded[s] = (events, version)
         return loaded
+
+    def fold(self, stream_id: str, decider: Decider[S], events: Sequence[Event], version: int) -> S:
+        """The decider's state after a stream's events (as load_streams returned them, at `version`).
+
+        Only the events past the state cached with the stream are folded (evolve is pure and states
+        immutable, so a state once folded stands); the new state is cached for the next command.
+        """
+        cached = self.cache.peek(stream_id)
+        if cached is None or not cached.holds(events, version):
+            return decider.fold(events)
+        folded = cached.folded
+        start, state = (folded.count, folded.state) if folded is not None and folded.of(decider) else (0, decider.initial)
+        if start == len(events):
+            return state
+        state = decider.fold_from(state, events[start:])
+        self.cache.put(stream_id, replace(cached, folded=Folded(decider.evolve, decider.initial, len(events), state)))
+        return state
+
+    def remember_appended(self, stream_id: str, decided_on: Sequence[Event], version: int, events: Sequence[Event],
+                          appended: Sequence[EventEnvelope]) -> None:
+        """Cache the events just appended after `decided_on` (the stream at `version`, as load_streams
+        returned it), so the next command neither reads their rows whole nor decodes them again.
+
+        The append succeeded at `version`, so the stream holds exactly these events after that prefix;
+        if the caller's transaction rolls back, the next load finds their ids missing (see StreamCache).
+        """
+        if not appended:
+            return
+        if version == 0:
+            prior: CachedStream | None = None
+        else:
+            prior = self.cache.peek(stream_id)
+            if prior is None or not prior.holds(decided_on, version):
+                return
+        last = appended[-1]
+        self.cache.put(stream_id, CachedStream((*(prior.events if prior else ()), *events), last.version,
+                                               last.event_id, prior.folded if prior else None))
 
     @staticmethod
     async def _rows_after(ids: list[str], versions: list[int],
                           conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
-        # From the known version itself (not after it): its event id proves the cached prefix.
-        sql = """SELECT e.stream_id, e.version, e.event_id, e.type, e.schema_version, e.data
+        # From the known version itself (not after it): its event id proves the cached prefix; its
+        # body is cached already, so not sent (nor decoded) again.
+        sql = """SELECT e.stream_id, e.version, e.event_id, e.type, e.schema_version,
+                        CASE WHEN e.version > k.known THEN e.data END AS data
                  FROM unnest($1::text[], $2::int[]) AS k(stream_id, known)
                  JOIN events e ON e.stream_id = k.stream_id AND e.version >= k.known
                  ORDER BY e.stream_id, e.version"""

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.contracts.base import Event, registry
+from shared.contracts.base import Command, Event, registry
+from shared.decider import Decider, DecisionContext
 from shared.eventstore.migrations import EVENTSTORE_MIGRATIONS, apply_migrations
 from shared.eventstore.store import Checkpoint, EventStore, NewEvent, VersionConflict
+from shared.handling import execute
+from shared.rpc import RequestContext
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -155,3 +158,73 @@ async def test_events_cached_by_a_rolled_back_transaction_are_not_trusted(store,
     assert version == 3 and [e.text for e in events] == ["a", "b", "c"]
     fresh = EventStore(pool, store.registry)
     assert (await fresh.load_streams(["s-1", "s-2"])) == {"s-1": (events, 3), "s-2": ([], 0)}
+
+
+class Counting:
+    """A decider over Noted events whose evolve counts its calls (state: the texts so far)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.decider = Decider(initial=(), decide=self.decide, evolve=self.evolve)
+
+    def evolve(self, state: tuple[str, ...], event: Event) -> tuple[str, ...]:
+        self.calls += 1
+        return (*state, event.text) if isinstance(event, Noted) else state
+
+    @staticmethod
+    def decide(command: Command, state: tuple[str, ...], ctx: DecisionContext) -> list[Event]:
+        return [Noted(text=f"{command.text}#{len(state)}")]
+
+
+class Note(Command):
+    """A test command: note a text."""
+
+    name = "note"
+    text: str
+
+
+def context() -> RequestContext:
+    return RequestContext(actor="tester", correlation_id="c1", received_at=NOW)
+
+
+async def test_a_command_folds_only_the_events_new_since_the_last_one(store, pool):
+    counting = Counting()
+    await append(store, "s-1", 0, "a", "b")
+    await execute(store, counting.decider, "s-1", Note(text="x"), context())
+    assert counting.calls == 2
+    await execute(store, counting.decider, "s-1", Note(text="y"), context())
+    assert counting.calls == 3, "the state after a, b and x#2 was kept; only x#2 was folded"
+    await append(store, "s-1", 4, "c")  # appended by someone else: read and folded on top
+    appended = await execute(store, counting.decider, "s-1", Note(text="z"), context())
+    assert counting.calls == 5 and appended[0].body == {"text": "z#5"}
+    events, version = await store.load_events("s-1")
+    assert store.fold("s-1", counting.decider, events, version) == ("a", "b", "x#2", "y#3", "c", "z#5")
+    fresh = EventStore(pool, store.registry)
+    assert await fresh.load_events("s-1") == (events, version), "what the cache holds is what is stored"
+
+
+async def test_a_state_is_not_taken_for_another_decider_or_another_history(store):
+    counting, other = Counting(), Counting()
+    await append(store, "s-1", 0, "a", "b")
+    await execute(store, counting.decider, "s-1", Note(text="x"), context())
+    events, version = await store.load_events("s-1")
+    assert other.decider.fold(events) == store.fold("s-1", other.decider, events, version) == ("a", "b", "x#2")
+    assert other.calls == 6, "another evolve folds the whole stream"
+    look_alike = [Noted(text=e.text) for e in events]  # equal, but not the events the cache holds
+    assert store.fold("s-1", counting.decider, look_alike, version) == ("a", "b", "x#2")
+    assert counting.calls == 2 + 3
+
+
+async def test_events_appended_in_a_rolled_back_transaction_are_not_trusted(store, pool):
+    counting = Counting()
+    await append(store, "s-1", 0, "a")
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await execute(store, counting.decider, "s-1", Note(text="never committed"), context(), conn=conn)
+        await tx.rollback()
+    await append(store, "s-1", 1, "b")  # another event now holds version 2
+    await execute(store, counting.decider, "s-1", Note(text="x"), context())
+    events, version = await store.load_events("s-1")
+    assert version == 3 and [e.text for e in events] == ["a", "b", "x#2"]
+    assert store.fold("s-1", counting.decider, events, version) == ("a", "b", "x#2")

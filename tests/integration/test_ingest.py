@@ -213,3 +213,32 @@ async def test_a_message_that_cannot_be_recorded_does_not_hold_back_its_batch(co
     assert await texts_of(pool, "s-1") == ["one", "two"]
     info = await nc.jetstream().consumer_info(INGEST_STREAM, consumer.durable)
     assert info.num_ack_pending == 1, "the poison stays in the stream for a later try, unacked"
+
+
+async def test_a_message_whose_stream_moved_meanwhile_is_decided_again(settings, pool, consumer):
+    store = EventStore(pool, registry)
+    c = IngestConsumer(service="racesvc", schema=SCHEMA, settings=settings)
+    attempts: list[int] = []
+
+    @c.kind("note", NoteMessage)
+    async def note(msg: NoteMessage, ctx, conn):
+        rc = ctx.request_context()
+        _, version = await store.load_events(msg.stream, conn)
+        attempts.append(version)
+        if len(attempts) <= int(msg.text):  # another writer appends first, on its own connection
+            await store.append(msg.stream, version, [NewEvent(Noted(text="other"), rc.received_at)],
+                               actor="other", correlation_id="c", recorded_at=rc.received_at)
+        return await store.append(msg.stream, version, [NewEvent(Noted(text=msg.text), rc.received_at)],
+                                  actor=rc.actor, correlation_id=rc.correlation_id, recorded_at=rc.received_at,
+                                  conn=conn)
+
+    c.bind(pool, consumer.js)
+    subject = ingest_subject("jhzjj", "note")
+    won = await c.process(subject, b'{"message_id": "race-1", "text": "2", "stream": "s-r"}', 300)
+    assert won["status"] == "accepted" and attempts == [0, 1, 2], "decided again on the stream as it then was"
+    texts = [e.body["text"] for e in await store.load("s-r")]
+    assert texts == ["other", "other", "2"]
+    attempts.clear()
+    lost = await c.process(subject, b'{"message_id": "race-2", "text": "3", "stream": "s-r"}', 301)
+    assert lost["status"] == "rejected" and lost["reasons"][0]["code"] == "conflict" and attempts == [3, 4, 5]
+    assert [e.body["text"] for e in await store.load("s-r")] == [*texts, "other", "other", "other"]

@@ -16,8 +16,7 @@ REGISTER = command_subject("projects", "register_voted_project")
 
 def handled(rt, subject: str) -> int:  # type: ignore[no-untyped-def]
     """Requests this instance's subscription has received on a subject."""
-    return sum(s.subscription.delivered for s in rt.broker.subscribers
-               if s.subscription is not None and s.subscription.subject == subject)
+    return sum(s.delivered for s in rt.rpc.subscriptions if s.subject == subject)
 
 
 async def send(client: RpcClient, codes: list[str]) -> None:

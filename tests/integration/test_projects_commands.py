@@ -10,6 +10,7 @@ import pytest
 
 from services.projection.main import build as build_projection
 from services.projects.main import build as build_projects
+from shared.eventstore.store import EventStore
 from shared.rpc import RpcClient
 from shared.service import ServiceRuntime
 from shared.subjects import command_subject, query_subject
@@ -142,6 +143,11 @@ async def test_a_project_life_is_visible_in_the_projection(projects):
     assert [i["project_id"] for i in listed["items"]] == ["project-2026-01"]
     departments = await projects.query("departments", {})
     assert [d["code"] for d in departments["items"]] == ["jhczj", "jhjyj", "jhzjj"]
+    # The service decides on the events it appended, kept as it decided them: the stored ones, decoded.
+    store = projects.service.store
+    assert store is not None
+    kept = await store.load_events("project-2026-01")
+    assert kept == await EventStore(store.pool, store.registry).load_events("project-2026-01") and kept[1] == 8
 
 
 async def test_events_carry_the_business_date_as_occurred_at(projects):

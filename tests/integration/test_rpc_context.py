@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from shared.contracts.base import Command
 from shared.rpc import ACTOR_HEADER, CORRELATION_HEADER, RequestContext, RpcClient, RpcServer
 from shared.service import make_broker
+from tests.conftest import eventually
 
 SUBJECT = "huimin.cmd.rpctest.echo"
 
@@ -45,8 +47,10 @@ async def echo_server(settings, monkeypatch):  # type: ignore[no-untyped-def]
 
     await broker.connect()
     await broker.start()
+    await server.start(broker.connection)
     await broker.connection.flush()
     yield hops
+    await server.stop()
     await broker.stop()
 
 
@@ -78,3 +82,44 @@ async def test_headers_sent_raw_are_read(echo_server, nc):
                            headers={ACTOR_HEADER: "dept:jhslj", CORRELATION_HEADER: "c-42"})
     reply = json.loads(msg.data)
     assert (reply["actor"], reply["correlation_id"]) == ("dept:jhslj", "c-42")
+
+
+async def test_a_subject_runs_at_most_its_workers_at_once_and_a_stop_lets_those_under_way_answer(settings, nc):
+    settings = settings.model_copy(update={"rpc_max_workers": 2})
+    broker = make_broker(settings, "rpctest")
+    server = RpcServer(broker, "rpctest", settings)
+    gate, running, peak = asyncio.Event(), set(), []
+
+    @server.handle(SUBJECT, Echo)
+    async def slow(cmd: Echo, ctx: RequestContext) -> dict[str, Any]:
+        running.add(cmd.text)
+        peak.append(len(running))
+        await gate.wait()
+        running.discard(cmd.text)
+        return {"text": cmd.text}
+
+    await broker.connect()
+    await broker.start()
+    await server.start(broker.connection)
+    await broker.connection.flush()
+    try:
+        client = RpcClient(nc)
+        first = [asyncio.create_task(client.request(SUBJECT, {"text": str(i)})) for i in range(5)]
+        await eventually(lambda: asyncio.sleep(0, len(running) == 2))
+        await asyncio.sleep(0.2)
+        assert len(running) == 2, "the other requests wait for a free worker"
+        gate.set()
+        assert sorted(r["text"] for r in await asyncio.gather(*first)) == ["0", "1", "2", "3", "4"]
+        assert max(peak) == 2
+        gate.clear()
+        under_way = asyncio.create_task(client.request(SUBJECT, {"text": "late"}))
+        await eventually(lambda: asyncio.sleep(0, running == {"late"}))
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.sleep(0.1)
+        gate.set()
+        await stopping
+        assert (await under_way)["text"] == "late", "answered although the server was stopping"
+        assert server.subscriptions == []
+    finally:
+        await server.stop()
+        await broker.stop()
