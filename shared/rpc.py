@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import nats.errors
+import orjson
 import pydantic
 import structlog
 from faststream.nats import NatsBroker
@@ -57,8 +58,29 @@ Handler = Callable[[Any, RequestContext], Awaitable[dict[str, Any]]]
 
 
 def encode(data: Any) -> bytes:
-    """JSON bytes of any reply or payload (pydantic models, datetimes and UUIDs included)."""
+    """JSON bytes of any request or payload (pydantic models, datetimes and UUIDs included).
+
+    A non-finite float comes out as NaN/Infinity, which is not JSON: the receiver refuses it
+    (dispatch, the ingest consumer) instead of reading null where a number was sent.
+    """
     return json.dumps(data, default=to_jsonable_python, ensure_ascii=False).encode()
+
+
+# Datetimes go through pydantic like every other type (UTC as "Z", as contracts and views write them);
+# non-string keys become strings as json.dumps made them.
+_REPLY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def encode_reply(reply: dict[str, Any]) -> bytes:
+    """JSON bytes of a handler's reply, the same JSON as `encode` gives for every finite value.
+
+    orjson: a city board page or a timeline (80 to 330 KiB) encodes 3 to 10 times faster. A reply
+    holds what our own handlers computed, never a client's NaN to refuse (orjson would write null).
+    """
+    try:
+        return orjson.dumps(reply, default=to_jsonable_python, option=_REPLY_OPTIONS)
+    except TypeError:  # what orjson cannot write (an integer beyond 64 bits): as json.dumps writes it
+        return encode(reply)
 
 
 def _no_constants(token: str) -> Any:
@@ -143,7 +165,7 @@ class RpcServer:
                 started = time.perf_counter()
                 reply = await dispatch(model, handler, body, headers, timeout)
                 observe_request(subject, reply, time.perf_counter() - started)
-                return encode(reply)
+                return encode_reply(reply)
 
             self.endpoints[subject] = endpoint
             self.subjects.append(subject)
