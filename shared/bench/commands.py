@@ -16,7 +16,7 @@ from typing import Any
 
 from nats.aio.client import Client as NatsClient
 
-from shared.bench.dataset import YEAR, Shape
+from shared.bench.dataset import COMMANDS_YEAR, Shape
 from shared.bench.progress import Reporter
 from shared.bench.stats import latency_ms, rate, summarise
 from shared.contracts.projects import RegisterVotedProject
@@ -29,9 +29,9 @@ SUBJECT = command_subject("projects", RegisterVotedProject.name)
 def command(shape: Shape, tag: str, i: int) -> dict[str, Any]:
     """A valid registration of a new project, led by a department of the data set."""
     return RegisterVotedProject(
-        year=YEAR, code=f"{tag}-{i:05d}", title="城区公共充电设施建设（压测）", category="城市管理",
+        year=COMMANDS_YEAR, code=f"{tag}-{i:05d}", title="城区公共充电设施建设（压测）", category="城市管理",
         lead_unit=shape.lead_unit(i % shape.projects), votes_for=250, votes_against=5, votes_abstain=3,
-        voted_on=date(YEAR, 1, 14),
+        voted_on=date(COMMANDS_YEAR, 1, 14),
     ).model_dump(mode="json")
 
 
