@@ -54,6 +54,9 @@ model = ReadModel(
                                calendar jsonb NOT NULL, PRIMARY KEY (year, version));
     CREATE INDEX br_projects_year ON br_projects (year, code);
     CREATE INDEX br_reports_project ON br_reports (project_id, as_of);
+    -- A past day reads only the reports counted by then: without it, each project's later reports
+    -- (hundreds under a department's steady input) are read and filtered out, twice per briefing.
+    CREATE INDEX br_reports_seen ON br_reports (project_id, seen_on);
     """,
 )
 
