@@ -135,6 +135,12 @@ async def dispatch(
 Endpoint = Callable[[bytes, dict[str, str] | None], Awaitable[bytes]]
 
 
+def too_large(size: int, limit: int) -> ValidationFailed:
+    """The answer to a request whose reply would exceed what one NATS message may carry."""
+    return ValidationFailed("查询结果过大，请缩小查询范围（如缩短期间或分页） / the answer is too large for one message: "
+                            "narrow the request (a shorter period, a page)", {"bytes": size, "max_bytes": limit})
+
+
 class RpcServer:
     """Answers the command and query subjects of one service, in its queue group, on the broker's connection.
 
@@ -186,6 +192,10 @@ class RpcServer:
         async def answer(msg: Msg) -> None:
             try:
                 reply = await endpoint(msg.data, msg.headers)
+                if len(reply) > nc.max_payload:
+                    # NATS would refuse to send it and the caller would wait for its timeout: say why instead.
+                    log.error("reply too large", subject=subject, bytes=len(reply), max_bytes=nc.max_payload)
+                    reply = encode(too_large(len(reply), nc.max_payload).to_reply())
                 if msg.reply:
                     await nc.publish(msg.reply, reply)
             except Exception:  # noqa: BLE001 (dispatch answers every request; this is the transport failing)

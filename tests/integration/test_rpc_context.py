@@ -123,3 +123,25 @@ async def test_a_subject_runs_at_most_its_workers_at_once_and_a_stop_lets_those_
     finally:
         await server.stop()
         await broker.stop()
+
+
+async def test_a_reply_too_large_for_nats_is_answered_with_the_reason(settings, nc):
+    broker = make_broker(settings, "rpctest")
+    server = RpcServer(broker, "rpctest", settings)
+
+    @server.handle(SUBJECT, Echo)
+    async def repeat(cmd: Echo, ctx: RequestContext) -> dict[str, Any]:
+        return {"text": cmd.text * (nc.max_payload // len(cmd.text.encode()) + 1)}  # over the limit
+
+    await broker.connect()
+    await broker.start()
+    await server.start(broker.connection)
+    await broker.connection.flush()
+    try:
+        reply = await RpcClient(nc, timeout=5).request(SUBJECT, {"text": "长报告"})
+        assert reply["ok"] is False and reply["error"]["code"] == "validation", reply
+        assert "查询结果过大" in reply["error"]["message"], "an answer with the reason, not the caller's timeout"
+        assert reply["error"]["details"]["max_bytes"] == nc.max_payload < reply["error"]["details"]["bytes"]
+    finally:
+        await server.stop()
+        await broker.stop()
