@@ -45,26 +45,49 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:g}%"
 
 
+CONTENT_CHARS = 200  # an opinion's text in the briefing's table; the ledger has it whole
+
+
+def _total(b: dict[str, Any], key: str) -> int:
+    # How many the section has in all; its list may show only the first of them.
+    return (b.get("totals") or {}).get(key, len(b[key]))
+
+
+def _listed_note(b: dict[str, Any], *keys: str) -> list[str]:
+    shown, total = sum(len(b[k]) for k in keys), sum(_total(b, k) for k in keys)
+    return [f"（下表列出其中 {shown} 项，全部见相关台账。）"] if shown < total else []
+
+
+def _content(text: str) -> str:
+    return text if len(text) <= CONTENT_CHARS else text[:CONTENT_CHARS] + "…"
+
+
 def sections(b: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Each section of a briefing: heading, lead sentences, and table rows (first row is the header)."""
+    """Each section of a briefing: heading, lead sentences, and table rows (first row is the header).
+
+    The counts are of everything in the period (`totals`); the tables show the rows the briefing lists.
+    """
     a = b["attendance"]
     held = "、".join(f"{KIND_LABELS.get(k, k)} {n} 次" for k, n in b["activities_by_kind"].items() if n) or "无"
     rate = "—" if a["rate"] is None else f"{a['rate']:g}%"
     return [
-        ("一、活动开展", [f"本期共开展活动 {len(b['activities'])} 次：{held}。"],
+        ("一、活动开展", [f"本期共开展活动 {_total(b, 'activities')} 次：{held}。", *_listed_note(b, "activities")],
          [["日期", "类型", "活动"]] + [[str(x["starts_on"]), KIND_LABELS.get(x["kind"], x["kind"]), x["title"]]
                                        for x in b["activities"]]),
-        ("二、项目进展", [f"本期有 {len(b['progress'])} 个项目报送进展。"],
+        ("二、项目进展", [f"本期有 {_total(b, 'progress')} 个项目报送进展。", *_listed_note(b, "progress")],
          [["编号", "项目", "期初进度", "期末进度"]] + [[x["code"], x["title"], _pct(x["before"]), _pct(x["after"])]
                                                      for x in b["progress"]]),
-        ("三、预警项目", [f"本期转为黄灯或红灯的项目 {len(b['turned'])} 个。"],
+        ("三、预警项目", [f"本期转为黄灯或红灯的项目 {_total(b, 'turned')} 个。", *_listed_note(b, "turned")],
          [["编号", "项目", "期初", "期末", "原因"]] + [
              [x["code"], x["title"], STATUS_LABELS[x["from"]], STATUS_LABELS[x["to"]], "；".join(x["reasons"])]
              for x in b["turned"]]),
-        ("四、意见建议", [f"本期新收到意见建议 {len(b['feedback_new'])} 件，逾期未办复 {len(b['feedback_overdue'])} 件。"],
+        ("四、意见建议", [f"本期新收到意见建议 {_total(b, 'feedback_new')} 件，"
+                      f"逾期未办复 {_total(b, 'feedback_overdue')} 件。",
+                      *_listed_note(b, "feedback_new", "feedback_overdue")],
          [["编号", "类别", "内容", "日期", "情况"]]
-         + [[x["feedback_id"], x["category"], x["content"], str(x["raised_on"]), "新收到"] for x in b["feedback_new"]]
-         + [[x["feedback_id"], x["category"], x["content"], str(x["due_on"]),
+         + [[x["feedback_id"], x["category"], _content(x["content"]), str(x["raised_on"]), "新收到"]
+            for x in b["feedback_new"]]
+         + [[x["feedback_id"], x["category"], _content(x["content"]), str(x["due_on"]),
              f"逾期未办复（{'、'.join(x['departments']) or '—'}）"] for x in b["feedback_overdue"]]),
         ("五、代表出席", [f"应出席登记 {a['total']} 人次，出席 {a['present']} 人次，请假 {a['excused']} 人次，"
                       f"缺席 {a['absent']} 人次，出席率 {rate}。"], []),

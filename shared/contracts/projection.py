@@ -103,3 +103,5 @@ class GenerateBriefing(Query):
     end: date | None = None
     period: Literal["week", "month"] | None = None
     day: date | None = Field(default=None, description="a day inside the week or month")
+    limit: int = Field(default=50, ge=1, le=200,
+                       description="rows listed in each section (the section's count covers every one)")

@@ -37,6 +37,18 @@ async def test_custom_period_briefing(built):
     assert "<td>夜间施工扰民</td>" in b["html"]
 
 
+async def test_each_section_lists_at_most_the_limit_and_counts_everything(built):
+    whole = await ask(built, start=date(2026, 5, 1), end=date(2026, 6, 30))
+    cut = await ask(built, start=date(2026, 5, 1), end=date(2026, 6, 30), limit=1)
+    assert cut["feedback_new"] == whole["feedback_new"][:1] and cut["feedback_overdue"] == whole["feedback_overdue"][:1]
+    assert cut["totals"] == whole["totals"] == {"activities": 1, "progress": 1, "turned": 1, "feedback_new": 2,
+                                                "feedback_overdue": 2}
+    assert cut["attendance"] == whole["attendance"] and cut["activities_by_kind"] == whole["activities_by_kind"]
+    assert "本期新收到意见建议 2 件，逾期未办复 2 件。" in cut["markdown"]
+    assert "（下表列出其中 2 项，全部见相关台账。）" in cut["markdown"], "says the table shows only some"
+    assert "下表列出其中" not in whole["markdown"]
+
+
 async def test_month_briefing(built):
     b = await ask(built, period="month", day=date(2026, 3, 14))
     assert (b["start"], b["end"]) == (date(2026, 3, 1), date(2026, 3, 31))

@@ -71,3 +71,11 @@ def test_bad_periods_are_refused(args, field):
     with pytest.raises(ValidationFailed) as err:
         period_of(2026, *args)
     assert err.value.details[0]["field"] == field and " / " in err.value.message
+
+
+def test_a_long_opinion_is_cut_in_the_table():
+    from services.projection.briefing import CONTENT_CHARS
+    long = "长" * (CONTENT_CHARS + 50)
+    b = briefing(feedback_new=[{"feedback_id": "f9", "category": "进度", "content": long, "raised_on": "2026-06-02"}])
+    md = to_markdown(b)
+    assert "长" * CONTENT_CHARS + "…" in md and long not in md

@@ -218,47 +218,71 @@ async def statuses_on(conn: asyncpg.Connection, year: int, day: date) -> dict[st
     return out
 
 
-async def _progress(conn: asyncpg.Connection, year: int, start: date, end: date) -> list[dict[str, Any]]:
+def _listed(rows: list[asyncpg.Record]) -> tuple[list[dict[str, Any]], int]:
+    """The rows of a section (cut to the briefing's limit) and how many there are in all (`total` column)."""
+    return [{k: v for k, v in r.items() if k != "total"} for r in rows], (rows[0]["total"] if rows else 0)
+
+
+async def _progress(conn: asyncpg.Connection, year: int, start: date, end: date,
+                    limit: int) -> tuple[list[dict[str, Any]], int]:
     rows = await conn.fetch(
         """SELECT p.project_id, p.code, p.title,
                   (SELECT percent FROM br_reports r WHERE r.project_id = p.project_id AND r.as_of < $2
                    ORDER BY r.as_of DESC, r.percent DESC LIMIT 1) AS before,
                   (SELECT percent FROM br_reports r WHERE r.project_id = p.project_id AND r.as_of <= $3
-                   ORDER BY r.as_of DESC, r.percent DESC LIMIT 1) AS after
+                   ORDER BY r.as_of DESC, r.percent DESC LIMIT 1) AS after,
+                  count(*) OVER () AS total
            FROM sv_projects p
            WHERE p.year = $1 AND EXISTS (SELECT 1 FROM br_reports r WHERE r.project_id = p.project_id
                                          AND r.as_of BETWEEN $2 AND $3)
-           ORDER BY p.code""", year, start, end)
-    return [dict(r) for r in rows]
+           ORDER BY p.code LIMIT $4""", year, start, end, limit)
+    return _listed(rows)
 
 
-async def _feedback(conn: asyncpg.Connection, year: int, start: date, end: date,
-                    now: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    new = await conn.fetch("""SELECT feedback_id, category, content, raised_on FROM bd_feedback
-                              WHERE year = $1 AND raised_on BETWEEN $2 AND $3 ORDER BY raised_on, feedback_id""",
-                           year, start, end)
+async def _feedback(conn: asyncpg.Connection, year: int, start: date, end: date, now: date,
+                    limit: int) -> tuple[tuple[list[dict[str, Any]], int], tuple[list[dict[str, Any]], int]]:
+    new = await conn.fetch("""SELECT feedback_id, category, content, raised_on, count(*) OVER () AS total
+                              FROM bd_feedback WHERE year = $1 AND raised_on BETWEEN $2 AND $3
+                              ORDER BY raised_on, feedback_id LIMIT $4""", year, start, end, limit)
     # Due within the period (and already past) with no answer from the main department by the due date.
     overdue = await conn.fetch(
         """SELECT f.feedback_id, f.category, f.content, f.due_on,
                   ARRAY(SELECT d.dept_code FROM bd_feedback_depts d WHERE d.feedback_id = f.feedback_id
-                        AND d.role = 'main') AS departments
+                        AND d.role = 'main') AS departments,
+                  count(*) OVER () AS total
            FROM bd_feedback f
            WHERE f.year = $1 AND f.due_on BETWEEN $2 AND $3 AND f.due_on < $4
              AND (f.answered_on IS NULL OR f.answered_on > f.due_on)
-           ORDER BY f.due_on, f.feedback_id""", year, start, end, now)
-    return [dict(r) for r in new], [dict(r) for r in overdue]
+           ORDER BY f.due_on, f.feedback_id LIMIT $5""", year, start, end, now, limit)
+    return _listed(new), _listed(overdue)
+
+
+_HELD = "NOT a.cancelled AND a.year = $1 AND a.starts_on BETWEEN $2 AND $3 AND a.starts_on <= $4"
+
+
+async def _activities(conn: asyncpg.Connection, year: int, start: date, end: date, now: date,
+                      limit: int) -> tuple[list[dict[str, Any]], Counter[str], Counter[str]]:
+    """The period's activities (cut to `limit`), how many of each kind, and the attendance marks of all of them."""
+    rows = await conn.fetch(f"""SELECT activity_id, kind, title, starts_on FROM sv_activities a WHERE {_HELD}
+                                ORDER BY starts_on, activity_id LIMIT $5""", year, start, end, now, limit)
+    kinds = await conn.fetch(f"SELECT kind, count(*) AS n FROM sv_activities a WHERE {_HELD} GROUP BY kind",
+                             year, start, end, now)
+    marks = await conn.fetch(f"""SELECT b.status, count(*) AS n FROM bd_attendance b
+                                 JOIN sv_activities a USING (activity_id) WHERE {_HELD} GROUP BY b.status""",
+                             year, start, end, now)
+    return ([dict(r) for r in rows], Counter({r["kind"]: r["n"] for r in kinds}),
+            Counter({r["status"]: r["n"] for r in marks}))
 
 
 async def generate_briefing(conn: asyncpg.Connection, q: GenerateBriefing) -> dict[str, Any]:
-    """The briefing of a period, as data, Markdown and HTML."""
+    """The briefing of a period, as data, Markdown and HTML.
+
+    Each section lists at most `q.limit` rows and says how many there are in all, so a briefing of
+    a province-wide month stays readable and within one message.
+    """
     start, end = period_of(q.year, q.start, q.end, q.period, q.day)
     now = today()
-    activities = await conn.fetch(
-        """SELECT activity_id, kind, title, starts_on FROM sv_activities
-           WHERE NOT cancelled AND year = $1 AND starts_on BETWEEN $2 AND $3 AND starts_on <= $4
-           ORDER BY starts_on, activity_id""", q.year, start, end, now)
-    marks = await conn.fetch("SELECT status FROM bd_attendance WHERE activity_id = ANY($1::text[])",
-                             [a["activity_id"] for a in activities])
+    activities, held, marks = await _activities(conn, q.year, start, end, now, q.limit)
     before = await statuses_on(conn, q.year, start - timedelta(days=1))
     after = await statuses_on(conn, q.year, end)
     turned = [{"project_id": pid, "code": r["code"], "title": r["title"],
@@ -267,14 +291,15 @@ async def generate_briefing(conn: asyncpg.Connection, q: GenerateBriefing) -> di
               for pid, r in after.items()
               if r["status"] in ("amber", "red")
               and RANK[r["status"]] > RANK[before.get(pid, {}).get("status", "green")]]
-    new, overdue = await _feedback(conn, q.year, start, end, now)
-    held = Counter(a["kind"] for a in activities)
+    (new, new_total), (overdue, overdue_total) = await _feedback(conn, q.year, start, end, now, q.limit)
+    progress, progress_total = await _progress(conn, q.year, start, end, q.limit)
     data = {
-        "year": q.year, "start": start, "end": end,
-        "activities": [dict(a) for a in activities], "activities_by_kind": {k: held[k] for k in KINDS},
-        "progress": await _progress(conn, q.year, start, end), "turned": turned,
-        "feedback_new": new, "feedback_overdue": overdue,
-        "attendance": rate(Counter(m["status"] for m in marks)),
+        "year": q.year, "start": start, "end": end, "limit": q.limit,
+        "activities": activities, "activities_by_kind": {k: held[k] for k in KINDS},
+        "progress": progress, "turned": turned[:q.limit], "feedback_new": new, "feedback_overdue": overdue,
+        "attendance": rate(marks),
+        "totals": {"activities": sum(held.values()), "progress": progress_total, "turned": len(turned),
+                   "feedback_new": new_total, "feedback_overdue": overdue_total},
     }
     return {**data, "markdown": to_markdown(data), "html": to_html(data)}
 
