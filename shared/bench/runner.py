@@ -151,7 +151,8 @@ class Run:
                 profile=[("projects", self.stack.pid("projects")), ("projection", self.stack.pid("projection"))],
                 work=lambda r: (sum(x["reports"] for x in r["runs"]) + r["lag"]["reports"], "report"))
             await self.phase("queries", lambda: queries.measure(self.nc, self.shape, samples=self.o.query_samples,
-                                                                runs=self.o.runs, reporter=self.reporter))
+                                                                runs=self.o.runs, reporter=self.reporter),
+                             profile=[("projection", self.stack.pid("projection"))])
             await self.phase("queries_http", lambda: self._http_queries(db_url))
             await self.phase("memory", self._memory)
         finally:
