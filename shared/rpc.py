@@ -20,7 +20,6 @@ import nats.errors
 import orjson
 import pydantic
 import structlog
-from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -142,7 +141,7 @@ def too_large(size: int, limit: int) -> ValidationFailed:
 
 
 class RpcServer:
-    """Answers the command and query subjects of one service, in its queue group, on the broker's connection.
+    """Answers the command and query subjects of one service, in its queue group, on the connection `start` gets.
 
     Plain nats-py subscriptions, not FastStream subscribers: FastStream's per-message machinery
     (middlewares, dependency injection, its own task group) cost more CPU per request than
@@ -150,8 +149,8 @@ class RpcServer:
     handled at once (`rpc_max_workers`); more wait in the subscription's pending queue.
     """
 
-    def __init__(self, broker: NatsBroker, service: str, settings: Settings) -> None:
-        self.broker, self.service, self.settings = broker, service, settings
+    def __init__(self, service: str, settings: Settings) -> None:
+        self.service, self.settings = service, settings
         self.subjects: list[str] = []
         self.models: dict[str, type[Contract]] = {}  # subject -> request model, for tools and tests
         self.endpoints: dict[str, Endpoint] = {}

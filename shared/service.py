@@ -103,7 +103,7 @@ class ServiceRuntime:
         self.event_sourced = event_sourced
         self.migrations = ([*EVENTSTORE_MIGRATIONS] if event_sourced else []) + (migrations or [])
         self.broker = make_broker(settings, service)
-        self.rpc = RpcServer(self.broker, service, settings)
+        self.rpc = RpcServer(service, settings)
         self.pool: asyncpg.Pool | None = None
         self.store: EventStore | None = None
         self.relay: OutboxRelay | None = None

@@ -3,7 +3,8 @@
 The shared ingest machinery validates each message, answers on `huimin.ingest.result.<dept>`,
 recognises duplicates by message_id and keeps rejected input; these handlers turn a valid
 message into a command on the item, decided by the same rules as everything else (a department
-may only acknowledge or answer items forwarded to it, as main or co-department).
+may only acknowledge or answer items forwarded to it, as main or co-department). Plain `execute`:
+the ingest consumer runs each handler in a savepoint and decides again after a lost race.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from shared.contracts.feedback import (
 )
 from shared.decider import Decider
 from shared.eventstore.store import EventStore
-from shared.handling import execute_retrying
+from shared.handling import execute
 from shared.ingest import IngestConsumer, IngestContext
 
 
@@ -34,12 +35,12 @@ def register(ingest: IngestConsumer, store: Callable[[], EventStore], decider: D
     async def receipt(msg: FeedbackReceipt, ictx: IngestContext, conn: asyncpg.Connection) -> list[EventEnvelope]:
         cmd = AcknowledgeFeedback(feedback_id=msg.feedback_id, dept_code=ictx.dept_code, received_at=msg.received_at,
                                   handler=msg.handler, note=msg.note)
-        return await execute_retrying(store(), decider, feedback_stream_id(msg.feedback_id), cmd,
-                                      ictx.request_context(), occurred_at=msg.received_at, conn=conn)
+        return await execute(store(), decider, feedback_stream_id(msg.feedback_id), cmd, ictx.request_context(),
+                             occurred_at=msg.received_at, conn=conn)
 
     @ingest.kind("reply", FeedbackReply)
     async def reply(msg: FeedbackReply, ictx: IngestContext, conn: asyncpg.Connection) -> list[EventEnvelope]:
         cmd = AnswerFeedback(feedback_id=msg.feedback_id, dept_code=ictx.dept_code,
                              **msg.model_dump(exclude={"message_id", "feedback_id"}))
-        return await execute_retrying(store(), decider, feedback_stream_id(msg.feedback_id), cmd,
-                                      ictx.request_context(), occurred_at=msg.answered_at, conn=conn)
+        return await execute(store(), decider, feedback_stream_id(msg.feedback_id), cmd, ictx.request_context(),
+                             occurred_at=msg.answered_at, conn=conn)

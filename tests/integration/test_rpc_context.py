@@ -38,7 +38,7 @@ async def echo_server(settings, monkeypatch):  # type: ignore[no-untyped-def]
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     broker = make_broker(settings, "rpctest")
-    server = RpcServer(broker, "rpctest", settings)
+    server = RpcServer("rpctest", settings)
 
     @server.handle(SUBJECT, Echo)
     async def echo(cmd: Echo, ctx: RequestContext) -> dict[str, Any]:
@@ -87,7 +87,7 @@ async def test_headers_sent_raw_are_read(echo_server, nc):
 async def test_a_subject_runs_at_most_its_workers_at_once_and_a_stop_lets_those_under_way_answer(settings, nc):
     settings = settings.model_copy(update={"rpc_max_workers": 2})
     broker = make_broker(settings, "rpctest")
-    server = RpcServer(broker, "rpctest", settings)
+    server = RpcServer("rpctest", settings)
     gate, running, peak = asyncio.Event(), set(), []
 
     @server.handle(SUBJECT, Echo)
@@ -127,7 +127,7 @@ async def test_a_subject_runs_at_most_its_workers_at_once_and_a_stop_lets_those_
 
 async def test_a_reply_too_large_for_nats_is_answered_with_the_reason(settings, nc):
     broker = make_broker(settings, "rpctest")
-    server = RpcServer(broker, "rpctest", settings)
+    server = RpcServer("rpctest", settings)
 
     @server.handle(SUBJECT, Echo)
     async def repeat(cmd: Echo, ctx: RequestContext) -> dict[str, Any]:
