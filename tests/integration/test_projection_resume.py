@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import REGISTRY
@@ -70,14 +72,24 @@ def publishing_during_the_rebuild(runner: ProjectionRunner, js, events: list[Eve
     runner._apply = apply_then_publish
 
 
+@contextlib.asynccontextmanager
+async def following(runner: ProjectionRunner) -> AsyncIterator[None]:
+    """The runner running (building at start if needed, then following) for the block's duration."""
+    task = asyncio.create_task(runner.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_start_up_rebuild_hands_over_to_the_live_consumer_without_a_second_pass(runner, nc):
     js = nc.jetstream()
     events = envelopes(streams=STREAMS, per_stream=VERSIONS)
     await publish(js, by_version(events, 1, 8))
     publishing_during_the_rebuild(runner, js, by_version(events, 9, 10))
     dup_before = duplicates()
-    task = asyncio.create_task(runner.run())  # no read models yet: a rebuild at start, then the live consumer
-    try:
+    async with following(runner):  # no read models yet: a rebuild at start, then the live consumer
         await eventually(lambda: applied_versions(runner, STREAMS * 10))
         assert runner.follower.repositioned == 0  # there was no consumer to move: created after the rebuild
         assert await delivered(js) == 0  # every event so far came from the rebuild; none delivered again
@@ -87,9 +99,6 @@ async def test_start_up_rebuild_hands_over_to_the_live_consumer_without_a_second
         assert await delivered(js) == STREAMS * 2
         assert duplicates() == dup_before
         assert [r[2] for r in await rows(runner)] == [VERSIONS] * STREAMS  # each event applied exactly once
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_rebuild_moves_a_lagging_consumer_past_the_rebuilt_events(runner, nc):
@@ -100,8 +109,7 @@ async def test_rebuild_moves_a_lagging_consumer_past_the_rebuilt_events(runner, 
     publishing_during_the_rebuild(runner, js, by_version(events, 9, 10))
     await runner.rebuild()  # as `huimin rebuild` does, while the live consumer lags
     dup_before = duplicates()
-    task = asyncio.create_task(runner.run())
-    try:
+    async with following(runner):
         await eventually(lambda: applied_versions(runner, STREAMS * 10))
         await publish(js, by_version(events, 11, 12))
         await eventually(lambda: applied_versions(runner, STREAMS * VERSIONS))
@@ -109,17 +117,13 @@ async def test_rebuild_moves_a_lagging_consumer_past_the_rebuilt_events(runner, 
         assert await delivered(js) == STREAMS * 2  # only the events after the rebuild
         assert duplicates() == dup_before
         assert [r[2] for r in await rows(runner)] == [VERSIONS] * STREAMS
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_rebuild_while_following_misses_nothing_published_meanwhile(runner, nc):
     js = nc.jetstream()
     events = envelopes(streams=STREAMS, per_stream=VERSIONS)
     await publish(js, by_version(events, 1, 4))
-    task = asyncio.create_task(runner.run())
-    try:
+    async with following(runner):
         await eventually(lambda: applied_versions(runner, STREAMS * 4))
         dup_before = duplicates()
         publishing_during_the_rebuild(runner, js, by_version(events, 5, 8))
@@ -130,6 +134,3 @@ async def test_rebuild_while_following_misses_nothing_published_meanwhile(runner
         # At most the events published during the rebuild reach the live consumer twice (it may have
         # applied some to the old tables before the swap); never the whole stream.
         assert duplicates() - dup_before <= STREAMS * 4
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.projection.runner import LIVE_SCHEMA
 from services.projection.supervision_query import city_board, get_supervision
 from shared.contracts.projection import CityBoard, GetSupervision
 from shared.rpc import encode
@@ -40,9 +39,7 @@ FROM generate_series(1, 5 * {PROJECTS}) i;
 @pytest.fixture
 async def province(views):
     await apply(views, year_history())  # the year's calendar and two projects through the appliers
-    async with views.pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {LIVE_SCHEMA}")
-        await conn.execute(BULK)
+    await views.pool.execute(BULK)  # the pool's connections are on the live schema
     return views
 
 

@@ -37,7 +37,6 @@ async def test_member_count_follows_joins_leaves_and_redelivery(views):
     kept = await _rows(views, "SELECT group_id, member_count FROM {schema}.delegate_groups")
     assert kept == members == {("gasa-2026", 2)}
     async with views.pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {LIVE_SCHEMA}")
         group = (await list_groups(conn, dlg.ListGroups(group_id="gasa-2026", members=10)))["items"][0]
     assert group["members"] == ["d1", "d2"] and group["member_count"] == 2
     assert group["leader_id"] is None, "the leader left (joining again does not make them leader)"
@@ -81,7 +80,6 @@ async def test_contact_log_counts_equal_the_logs_through_redelivery(views):
                               "FROM {schema}.act_contact_log_counts")
     assert kept == logs and sum(n for *_, n, _ in logs) == 7
     async with views.pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {LIVE_SCHEMA}")
         totals = {}
         for filters in ({}, {"year": 2026}, {"year": 2025}, {"project_id": "p1"}, {"contact_point_id": "cp2"},
                         {"delegate_id": "d1"}, {"delegate_id": "d2", "year": 2026}, {"project_id": "p9"}):

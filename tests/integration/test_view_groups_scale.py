@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.projection.runner import LIVE_SCHEMA
 from services.projection.views.delegates import MAX_MEMBER_IDS, list_groups
 from shared.contracts.delegates import ListGroups
 from shared.errors import ValidationFailed
@@ -29,9 +28,7 @@ FROM generate_series(0, {DELEGATES - 1}) i;
 
 @pytest.fixture
 async def province(views):
-    async with views.pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {LIVE_SCHEMA}")
-        await conn.execute(BULK)
+    await views.pool.execute(BULK)  # the pool's connections are on the live schema
     return views
 
 
