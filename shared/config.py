@@ -45,12 +45,20 @@ class Settings(BaseSettings):
     # publish again the events of its last ~0.6 s, dropped by the duplicate window (shared/outbox.py).
     # Set (HUIMIN_RELAY_DURABLE_CHECKPOINT=1) if PostgreSQL may stay down longer than that window.
     relay_durable_checkpoint: bool = False
+    # After a short batch the relay waits this long before reading again, so commits arriving one by
+    # one are read and published a few at a time (HUIMIN_RELAY_LINGER_S; 0 = read again at once).
+    relay_linger_s: float = Field(default=0.005, ge=0, le=1)
 
     projection_batch_size: int = 200
     # Events fetched and applied in one transaction by a rebuild (HUIMIN_PROJECTION_REBUILD_BATCH_SIZE):
     # larger than live batches, as they group more writes per round trip (issue #10: 1000 vs 200, ~+15%).
     projection_rebuild_batch_size: int = Field(default=1000, ge=1, le=10_000)
     projection_fetch_timeout_s: float = 1.0
+    # A service's copy of other services' events (shared/service.py follow_events) waits this long after
+    # a short batch before fetching again, so a steady trickle is applied a few events per transaction
+    # rather than one (HUIMIN_COPY_LINGER_S; 0 = fetch at once). The projection waits less: staff read it.
+    copy_linger_s: float = Field(default=0.02, ge=0, le=1)
+    projection_linger_s: float = Field(default=0.01, ge=0, le=1)
     projection_nak_delay_s: float = 2.0
     projection_gap_delay_s: float = 5.0
 

@@ -251,8 +251,9 @@ class EventFollower:
 
     def __init__(self, *, pool: asyncpg.Pool, js: JetStreamContext, settings: Settings, models: list[ReadModel],
                  registry: EventRegistry, durable: str, subjects: list[str], schema: str, dsn: str,
-                 on_active: Callable[[], Awaitable[None]] | None = None) -> None:
+                 on_active: Callable[[], Awaitable[None]] | None = None, linger_s: float = 0.0) -> None:
         self.pool, self.js, self.settings, self.dsn = pool, js, settings, dsn
+        self.linger_s = linger_s  # pause after a short batch, so the next one gathers more (settings.copy_linger_s)
         self.durable, self.subjects, self.schema = durable, subjects, check_schema_name(schema)
         self.applier = BatchApplier(models, registry)
         self.on_active = on_active
@@ -391,6 +392,8 @@ class EventFollower:
             EVENTS_CONSUMED.labels(self.durable, outcome.value).inc(n)
         if msgs:
             CONSUMER_LAG.labels(self.durable).set(msgs[-1].metadata.num_pending)
+        if self.linger_s and len(msgs) < self.settings.projection_batch_size:
+            await asyncio.sleep(self.linger_s)  # caught up: let a few more events gather for one transaction
 
     def _note_recorded(self, applied: list[Msg]) -> None:
         for m in applied:
@@ -415,8 +418,12 @@ class EventFollower:
 
     async def _apply_tx(self, schema: str, batch: list[Delivery], *, isolate: bool, durable: bool) -> list[Outcome]:
         async with self.pool.acquire() as conn, conn.transaction():
-            setup = f"SET LOCAL search_path TO {check_schema_name(schema)}"
-            await conn.execute(setup if durable else f"{setup}; SET LOCAL synchronous_commit TO off")
+            # The pool's connections see the follower's own schema already: a round trip per batch saved.
+            setup = [] if schema == self.schema else [f"SET LOCAL search_path TO {check_schema_name(schema)}"]
+            if not durable:
+                setup.append("SET LOCAL synchronous_commit TO off")
+            if setup:
+                await conn.execute("; ".join(setup))
             return await self.applier.apply(conn, batch, isolate=isolate)
 
     async def lag(self) -> int | None:

@@ -54,6 +54,16 @@ def server_settings(settings: Settings, schema: str, application: str) -> dict[s
     }
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """Pool reset: nothing beyond asyncpg's rollback of an open transaction.
+
+    Pooled connections never keep session state (settings only with SET LOCAL, or set and RESET
+    by the one caller; LISTEN and advisory locks are on dedicated connections, shared/leader.py),
+    so asyncpg's default reset query (RESET ALL, UNLISTEN *, ...) was a round trip per
+    acquisition for nothing: every command, query and consumer batch.
+    """
+
+
 async def create_pool(settings: Settings, dsn: str, schema: str, application: str, **kwargs: Any) -> asyncpg.Pool:
     """A connection pool whose connections see only `schema` by default."""
     await ensure_schema(dsn, schema)
@@ -63,6 +73,7 @@ async def create_pool(settings: Settings, dsn: str, schema: str, application: st
         max_size=settings.db_pool_max,
         server_settings=server_settings(settings, schema, application),
         init=_init_connection,
+        reset=keep_session,
         timeout=settings.db_acquire_timeout_s,
         command_timeout=30,
         **kwargs,

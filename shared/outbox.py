@@ -100,6 +100,9 @@ class OutboxRelay:
                     checkpoint, moved = await self._relay_batch(conn, checkpoint)
                     if moved:
                         retry = HELD_BACK_FIRST_RETRY_S
+                        if moved < self.settings.relay_batch_size and self.settings.relay_linger_s:
+                            # Caught up: let the next few commits gather, one read and publish for them all.
+                            await asyncio.sleep(self.settings.relay_linger_s)
                     elif await self._held_back(conn, checkpoint):
                         # Committed, but behind an older transaction still open somewhere (read_after's
                         # horizon): its end sends no NOTIFY, so look again soon instead of at the next poll.
@@ -136,11 +139,12 @@ class OutboxRelay:
             "SELECT count(*) FROM (SELECT 1 FROM events WHERE (tx_id, pos) > ($1::text::xid8, $2::bigint) LIMIT $3) b",
             str(after.tx_id), after.pos, RELAY_LAG_COUNT_CAP)
 
-    async def _relay_batch(self, conn: asyncpg.Connection, checkpoint: Checkpoint) -> tuple[Checkpoint, bool]:
+    async def _relay_batch(self, conn: asyncpg.Connection, checkpoint: Checkpoint) -> tuple[Checkpoint, int]:
+        """Publish the next batch; the new checkpoint and how many events moved."""
         batch = await self.store.read_after(checkpoint, self.settings.relay_batch_size, conn)
         if not batch:
             RELAY_LAG.set(0)
-            return checkpoint, False
+            return checkpoint, 0
         await publish_events(self.js, self.service, [s.envelope for s in batch], self.settings.relay_puback_timeout_s)
         last = batch[-1].checkpoint
         await self.store.save_cursor(RELAY_CURSOR, last, conn)
@@ -150,4 +154,4 @@ class OutboxRelay:
         full = len(batch) >= self.settings.relay_batch_size
         RELAY_LAG.set(await self._unpublished(conn, last) if full else 0)
         log.debug("events relayed", count=len(batch), pos=last.pos)
-        return last, True
+        return last, len(batch)

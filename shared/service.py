@@ -95,10 +95,8 @@ class ServiceRuntime:
     """Connections and background tasks of one service process; `run()` until SIGINT/SIGTERM."""
 
     def __init__(self, service: str, settings: Settings, *, schema: str | None = None,
-                 migrations: list[Migration] | None = None, event_sourced: bool = True,
-                 pool_options: dict[str, Any] | None = None) -> None:
+                 migrations: list[Migration] | None = None, event_sourced: bool = True) -> None:
         self.service, self.settings = service, settings
-        self.pool_options = pool_options or {}  # extra asyncpg.create_pool arguments (e.g. `reset`)
         self.schema = schema or service
         self.event_sourced = event_sourced
         self.migrations = ([*EVENTSTORE_MIGRATIONS] if event_sourced else []) + (migrations or [])
@@ -131,7 +129,7 @@ class ServiceRuntime:
             self.follower = EventFollower(
                 pool=self.pool, js=self.js, settings=self.settings, models=models, registry=registry,
                 durable=f"{self.service}-copy", subjects=[events_wildcard(s) for s in services],
-                schema=self.schema, dsn=self.settings.database_url,
+                schema=self.schema, dsn=self.settings.database_url, linger_s=self.settings.copy_linger_s,
             )
             await self.follower.run()
 
@@ -176,8 +174,7 @@ class ServiceRuntime:
             raise RuntimeError("DATABASE_URL is not set (`huimin up` and the tests start an embedded server)")
         if self.ops:
             await self.ops.start()  # first: a container healthcheck then says "not ready", not "down"
-        self.pool = await create_pool(self.settings, self.settings.database_url, self.schema, self.service,
-                                      **self.pool_options)
+        self.pool = await create_pool(self.settings, self.settings.database_url, self.schema, self.service)
         applied = []
         if self.migrations:
             async with self.pool.acquire() as conn:

@@ -43,6 +43,7 @@ class ProjectionRunner:
         self.follower = EventFollower(
             pool=pool, js=js, settings=settings, models=models, registry=registry, durable=DURABLE,
             subjects=[events_wildcard()], schema=LIVE_SCHEMA, dsn=dsn, on_active=self._build_if_needed,
+            linger_s=settings.projection_linger_s,
         )
 
     @property

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
-
 from services.projects import handlers
 from shared.config import get_settings
 from shared.contracts.projects import SERVICE
@@ -17,19 +15,10 @@ from shared.service import ServiceRuntime
 MIGRATIONS = migrations_in(SERVICE, Path(__file__).parent / "migrations")
 
 
-async def keep_session(conn: asyncpg.Connection) -> None:
-    """Pool reset of the service: nothing beyond asyncpg's rollback of an open transaction.
-
-    Its pooled connections never change session state (settings only with SET LOCAL; LISTEN and
-    advisory locks are on dedicated connections, shared/leader.py), so asyncpg's default reset
-    query (RESET ALL, UNLISTEN *, ...) was a round trip per command for nothing.
-    """
-
-
 def build(settings=None) -> ServiceRuntime:  # type: ignore[no-untyped-def]
     """The projects service, ready to start."""
     settings = settings or get_settings()
-    rt = ServiceRuntime(SERVICE, settings, migrations=MIGRATIONS, pool_options={"reset": keep_session})
+    rt = ServiceRuntime(SERVICE, settings, migrations=MIGRATIONS)
     handlers.register(rt)
     return rt
 
