@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -64,13 +65,17 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
                  ob AS (SELECT o.project_id, jsonb_agg(to_jsonb(o) ORDER BY o.obstacle_id) AS open_obstacles
                         FROM sv_obstacles o WHERE o.project_id = ANY(ARRAY(SELECT project_id FROM p))
                           AND o.reported_on <= {d} AND o.resolved_on IS NULL GROUP BY 1),
-                 act AS (SELECT x.project_id,  -- distinct: an activity naming a project twice counts once
-                                count(DISTINCT a.activity_id) FILTER (WHERE a.kind = 'inspection') AS inspections,
-                                count(DISTINCT a.activity_id) FILTER (WHERE a.kind = 'research') AS research,
-                                count(DISTINCT a.activity_id) FILTER (WHERE a.kind = 'contribution') AS contributions
-                         FROM sv_activities a CROSS JOIN LATERAL unnest(a.project_ids) AS x(project_id)
-                         WHERE a.project_ids && ARRAY(SELECT project_id FROM p) AND NOT a.cancelled
-                           AND a.starts_on <= {d} AND x.project_id = ANY(ARRAY(SELECT project_id FROM p)) GROUP BY 1),
+                 act AS (SELECT x.project_id,
+                                count(*) FILTER (WHERE x.kind = 'inspection') AS inspections,
+                                count(*) FILTER (WHERE x.kind = 'research') AS research,
+                                count(*) FILTER (WHERE x.kind = 'contribution') AS contributions
+                         -- distinct: an activity naming a project twice counts once; joined to p by hash,
+                         -- not by a search of the project list per activity (3.4 of 6.5 ms at 100 projects)
+                         FROM (SELECT DISTINCT a.activity_id, a.kind, u.project_id
+                               FROM sv_activities a CROSS JOIN LATERAL unnest(a.project_ids) AS u(project_id)
+                               WHERE a.project_ids && ARRAY(SELECT project_id FROM p) AND NOT a.cancelled
+                                 AND a.starts_on <= {d}) x
+                         JOIN p USING (project_id) GROUP BY 1),
                  cp AS (SELECT c.project_id, count(*) AS n FROM sv_contact_points c
                         WHERE c.project_id = ANY(ARRAY(SELECT project_id FROM p)) AND c.established_on <= {d} GROUP BY 1),
                  fb AS (SELECT f.project_id,
@@ -106,22 +111,10 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
     limits = thresholds()
     rows = []
     for p in projects:
-        pid = p["project_id"]
-        calendar = calendars.get(p["year"])
-        milestones = [PlannedMilestone(m["name"], date.fromisoformat(m["due"]), m["weight"], m["name"] in p["done"])
-                      for m in p["milestones"]]
         open_obstacles = [o | {"reported_on": date.fromisoformat(o["reported_on"])} for o in p["open_obstacles"]]
-        status, reasons, expected = schedule_status(
-            day=day, lifecycle=p["lifecycle"], milestones=milestones, plan_start=p["plan_start"],
-            plan_deadline=calendar.plan_deadline if calendar else None, plan_late=p["plan_late"],
-            percent=p["percent"], last_report_on=p["last_report_on"], open_obstacles=len(open_obstacles),
-            thresholds=limits)
+        milestones, status_row = _status_row(p, calendars.get(p["year"]), day, limits, len(open_obstacles))
         rows.append({
-            "project_id": pid, "year": p["year"], "code": p["code"], "title": p["title"], "category": p["category"],
-            "lead_unit": p["lead_unit"], "co_units": p["co_units"], "townships": p["townships"],
-            "phase": calendar.phase_of(day) if calendar else None, "lifecycle": p["lifecycle"],
-            "status": status, "reasons": reasons, "percent": p["percent"], "expected_percent": expected,
-            "last_report_on": p["last_report_on"], "plan_late": p["plan_late"],
+            **status_row, "co_units": p["co_units"], "plan_late": p["plan_late"],
             "target_completion": p["target_completion"],
             "milestones": [{"name": m.name, "due": m.due, "weight": m.weight, "done": m.done,
                             "overdue": not m.done and m.due < day} for m in milestones],
@@ -137,6 +130,47 @@ async def projects_on(conn: asyncpg.Connection, day: date, *, year: int | None =
             "evaluation": _rate({r: p[f"v_{r}"] for r in RATINGS}),
         })
     return rows
+
+
+def _status_row(p: Mapping[str, Any], calendar: YearCalendar | None, day: date, limits: Thresholds,
+                open_obstacles: int) -> tuple[list[PlannedMilestone], dict[str, Any]]:
+    """A project's plan and its board fields with the status derived for `day` (the pure rules)."""
+    milestones = [PlannedMilestone(m["name"], date.fromisoformat(m["due"]), m["weight"], m["name"] in p["done"])
+                  for m in p["milestones"]]
+    status, reasons, expected = schedule_status(
+        day=day, lifecycle=p["lifecycle"], milestones=milestones, plan_start=p["plan_start"],
+        plan_deadline=calendar.plan_deadline if calendar else None, plan_late=p["plan_late"],
+        percent=p["percent"], last_report_on=p["last_report_on"], open_obstacles=open_obstacles, thresholds=limits)
+    return milestones, {
+        "project_id": p["project_id"], "year": p["year"], "code": p["code"], "title": p["title"],
+        "category": p["category"], "lead_unit": p["lead_unit"], "townships": p["townships"],
+        "phase": calendar.phase_of(day) if calendar else None, "lifecycle": p["lifecycle"],
+        "status": status, "reasons": reasons, "percent": p["percent"], "expected_percent": expected,
+        "last_report_on": p["last_report_on"],
+    }
+
+
+async def statuses_on(conn: asyncpg.Connection, day: date, year: int) -> list[dict[str, Any]]:
+    """The board fields and status of every project of a year on `day`, without the counts behind a row.
+
+    What a board needs for its totals, summary and filters: the status inputs of each project and the
+    number of its open obstacles, derived by the same rules as `projects_on` (a province's year is
+    1,000 projects; the full rows are built for one page only).
+    """
+    projects = await conn.fetch(
+        """SELECT p.project_id, p.year, p.code, p.title, p.category, p.lead_unit, p.townships, p.lifecycle,
+                  p.milestones, p.done, p.plan_start, p.plan_late, p.percent, p.last_report_on,
+                  coalesce(ob.n, 0) AS open_obstacles
+           FROM sv_projects p
+           LEFT JOIN (SELECT o.project_id, count(*) AS n FROM sv_obstacles o
+                      WHERE o.project_id IN (SELECT project_id FROM sv_projects WHERE year = $1)
+                        AND o.reported_on <= $2 AND o.resolved_on IS NULL GROUP BY 1) ob USING (project_id)
+           WHERE p.year = $1 ORDER BY p.code""", year, day)
+    if not projects:
+        return []
+    calendar = (await _years(conn)).get(year)
+    limits = thresholds()
+    return [_status_row(p, calendar, day, limits, p["open_obstacles"])[1] for p in projects]
 
 
 def compliance(row: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +203,13 @@ async def _assignment(conn: asyncpg.Connection, row: dict[str, Any], day: date) 
         "contact_points": [dict(p) for p in points],
         "group_phases": {"mobilisation": "mobilisation" in group_kinds, "summary": "summary" in group_kinds},
     }
+
+
+def _snapshot(conn: asyncpg.Connection) -> Any:
+    """A read-only repeatable-read transaction, or nothing when the caller's transaction holds one."""
+    if conn.is_in_transaction():
+        return contextlib.nullcontext()
+    return conn.transaction(isolation="repeatable_read", readonly=True)
 
 
 async def _on_day(conn: asyncpg.Connection, as_of: date | None, answer: Any) -> Any:
@@ -235,16 +276,20 @@ async def city_board(conn: asyncpg.Connection, q: CityBoard) -> dict[str, Any]:
     """
 
     async def answer(c: asyncpg.Connection, day: date) -> dict[str, Any]:
-        rows = await projects_on(c, day, year=q.year)
-        counts = Counter(r["status"] for r in rows)
-        chosen = [r for r in rows
-                  if (q.status is None or r["status"] == q.status)
-                  and (q.township is None or q.township in r["townships"])
-                  and (q.category is None or r["category"] == q.category)
-                  and (q.lead_unit is None or r["lead_unit"] == q.lead_unit)]
-        page = chosen[q.offset:q.offset + q.limit]
+        # One snapshot for the totals and the page (a report applied between them would make them differ).
+        async with _snapshot(c):
+            rows = await statuses_on(c, day, q.year)
+            counts = Counter(r["status"] for r in rows)
+            chosen = [r for r in rows
+                      if (q.status is None or r["status"] == q.status)
+                      and (q.township is None or q.township in r["townships"])
+                      and (q.category is None or r["category"] == q.category)
+                      and (q.lead_unit is None or r["lead_unit"] == q.lead_unit)]
+            page = chosen[q.offset:q.offset + q.limit]
+            full = {r["project_id"]: r for r in
+                    await projects_on(c, day, project_ids=[r["project_id"] for r in page])} if page else {}
         items = [{k: r[k] for k in BOARD_FIELDS} | {"compliance": compliance(r), "feedback": r["feedback"]}
-                 for r in page]
+                 for r in (full[p["project_id"]] for p in page)]
         after = q.offset + len(page)
         return {"year": q.year, "as_of": day, "counts": {s: counts[s] for s in ("green", "amber", "red", "grey")},
                 "total": len(rows), "matched": len(chosen), "summary": board_summary(chosen), "items": items,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.projection.supervision_query import city_board, get_supervision
+from services.projection.supervision_query import city_board, get_supervision, projects_on, statuses_on
 from shared.contracts import activities as act
 from shared.contracts import delegates as dlg
 from shared.contracts import feedback as fb
@@ -167,3 +167,21 @@ async def test_board_numbers_equal_each_project_view(built):
         assert {k: view[k] for k in ("status", "reasons", "percent", "expected_percent", "feedback", "compliance")} \
             == {k: by_id[pid][k] for k in ("status", "reasons", "percent", "expected_percent", "feedback",
                                             "compliance")}
+
+
+async def test_the_boards_status_rows_equal_the_full_rows_on_every_day(built):
+    """The board derives every project's status from its status inputs only (statuses_on) and builds full
+    rows for its page alone: both must give the same status, reasons and percents, whatever the day."""
+    fields = ("project_id", "code", "category", "lead_unit", "townships", "phase", "lifecycle", "status", "reasons",
+              "percent", "expected_percent", "last_report_on")
+    async with built.pool.acquire() as conn:
+        seen = set()
+        for day in (date(2026, 2, 10), date(2026, 3, 2), date(2026, 6, 2), date(2026, 6, 3), date(2026, 7, 20)):
+            lean = await statuses_on(conn, day, 2026)
+            full = await projects_on(conn, day, year=2026)
+            assert [{k: r[k] for k in fields} for r in lean] == [{k: r[k] for k in fields} for r in full], day
+            seen |= {(r["project_id"], r["status"], tuple(x["code"] for x in r["reasons"])) for r in lean}
+    # The days cover an open obstacle (counted, not listed, on the board), a missing plan, staleness, green.
+    assert {("project-2026-01", "amber", ("behind", "obstacles", "plan_late")),
+            ("project-2026-01", "red", ("behind", "stale", "obstacles", "plan_late")),
+            ("project-2026-02", "red", ("no_plan",)), ("project-2026-02", "green", ())} <= seen
