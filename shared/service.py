@@ -26,6 +26,7 @@ from shared.logging import get_logger
 from shared.metrics import OpsServer
 from shared.outbox import OutboxRelay
 from shared.readmodel import CONSUMER_MIGRATIONS, ReadModel
+from shared.runtime.processes import freeze_startup_heap
 from shared.rpc import RequestContext, RpcServer
 from shared.streams import ensure_streams
 from shared.subjects import events_wildcard, health_subject
@@ -230,6 +231,7 @@ class ServiceRuntime:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
         await self.start()
+        freeze_startup_heap()
         try:
             await stopping.wait()
         finally:

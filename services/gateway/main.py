@@ -13,6 +13,7 @@ from services.gateway.config import GatewaySettings, get_gateway_settings
 from services.gateway.core import SERVICE, Gateway
 from shared.config import Settings, get_settings
 from shared.logging import configure_logging, get_logger
+from shared.runtime.processes import freeze_startup_heap
 
 log = get_logger(__name__)
 
@@ -62,4 +63,6 @@ def main() -> None:
     sock = bind(gw.host, gw.port)
     # A log line, not a print: containers ship stdout as JSON lines.
     get_logger(__name__).info("dashboard listening", url=gw.url)
-    asyncio.run(serve(build(settings, gw), sock))
+    gateway = build(settings, gw)
+    freeze_startup_heap()  # what the app holds from here on is never garbage (shared/runtime/processes.py)
+    asyncio.run(serve(gateway, sock))

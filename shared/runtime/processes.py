@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import pwd
 import shutil
@@ -112,3 +113,14 @@ def hand_over(path: Path, user: str | None) -> None:
         mode = parent.stat().st_mode
         if mode & 0o011 != 0o011:
             os.chmod(parent, mode | 0o011)
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach, for good.
+
+    Call once a server process has started: its modules, contracts and settings live as long as it
+    does, yet every full collection walked them again (15 ms in the projection process, enough to
+    show in a query's p99). Objects made later are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
