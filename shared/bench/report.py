@@ -27,10 +27,11 @@ def peer_rate(r: dict[str, Any]) -> float | None:
     return max(rates) if rates else None
 
 
-def worst_query(r: dict[str, Any]) -> tuple[str | None, float | None]:
-    """The measured query with the highest p99."""
+def worst_query(r: dict[str, Any], *, named_only: bool = False) -> tuple[str | None, float | None]:
+    """The measured query with the highest p99 (of the issue's named views only, if asked)."""
     measured = [(k, v["p99_ms"]) for k, v in (r.get("queries") or {}).items()
-                if isinstance(v, dict) and v.get("available") and v.get("p99_ms") is not None]
+                if isinstance(v, dict) and v.get("available") and v.get("p99_ms") is not None
+                and (v.get("named") or not named_only)]
     return max(measured, key=lambda kv: kv[1]) if measured else (None, None)
 
 
@@ -85,6 +86,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets: the figure, the bound, met or not (None: not measured in this run)."""
     b = lambda p: _get(r, f"baselines.{p}")  # noqa: E731
     q_name, q_p99 = worst_query(r)
+    n_name, n_p99 = worst_query(r, named_only=True)
     checks = [
         ("ingest ≥ 15% of raw JetStream async publish", ratio(_get(r, "ingest.reports_per_s"),
                                                              b("js_async_publish.msgs_per_s")), ">=", 0.15),
@@ -95,8 +97,12 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                                                              b("nats_request_reply.p50_ms")), "<=", 8.0),
         ("read-model lag p99 ≤ 1 s at half the max ingest rate (value in ms)", _get(r, "ingest.lag.lag_p99_ms"),
          "<=", 1000.0),
-        (f"query p99 ≤ 100× a PostgreSQL round trip (worst: {q_name})", ratio(q_p99, b("pg_round_trip.p50_ms")),
-         "<=", 100.0),
+        # The issue times the city board, a supervision view and a performance record; every other view is
+        # held to the same bound in the second row.
+        (f"query p99 ≤ 100× a PostgreSQL round trip, the named views (worst: {n_name})",
+         ratio(n_p99, b("pg_round_trip.p50_ms")), "<=", 100.0),
+        (f"query p99 ≤ 100× a PostgreSQL round trip, every view (worst: {q_name})",
+         ratio(q_p99, b("pg_round_trip.p50_ms")), "<=", 100.0),
     ]
     out = []
     for name, value, op, bound in checks:
