@@ -278,7 +278,9 @@ async def city_board(conn: asyncpg.Connection, q: CityBoard) -> dict[str, Any]:
     async def answer(c: asyncpg.Connection, day: date) -> dict[str, Any]:
         # One snapshot for the totals and the page (a report applied between them would make them differ).
         async with _snapshot(c):
-            rows = await statuses_on(c, day, q.year)
+            one_page = await c.fetchval("SELECT count(*) FROM sv_projects WHERE year = $1", q.year) <= q.limit
+            # A year one page holds (a city's usual tens of projects): its full rows serve the totals too.
+            rows = await projects_on(c, day, year=q.year) if one_page else await statuses_on(c, day, q.year)
             counts = Counter(r["status"] for r in rows)
             chosen = [r for r in rows
                       if (q.status is None or r["status"] == q.status)
@@ -286,8 +288,11 @@ async def city_board(conn: asyncpg.Connection, q: CityBoard) -> dict[str, Any]:
                       and (q.category is None or r["category"] == q.category)
                       and (q.lead_unit is None or r["lead_unit"] == q.lead_unit)]
             page = chosen[q.offset:q.offset + q.limit]
-            full = {r["project_id"]: r for r in
-                    await projects_on(c, day, project_ids=[r["project_id"] for r in page])} if page else {}
+            if one_page or not page:
+                full = {r["project_id"]: r for r in page}
+            else:
+                full = {r["project_id"]: r for r in
+                        await projects_on(c, day, project_ids=[r["project_id"] for r in page])}
         items = [{k: r[k] for k in BOARD_FIELDS} | {"compliance": compliance(r), "feedback": r["feedback"]}
                  for r in (full[p["project_id"]] for p in page)]
         after = q.offset + len(page)
