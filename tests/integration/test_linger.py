@@ -6,16 +6,9 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
-from shared.consumer import EventFollower
-from shared.eventstore.migrations import apply_migrations
 from shared.eventstore.store import EventStore, NewEvent
-from shared.outbox import OutboxRelay
-from shared.readmodel import CONSUMER_MIGRATIONS
-from shared.streams import ensure_streams
-from shared.subjects import events_wildcard
 from tests.conftest import eventually
-from tests.integration.conftest import SCHEMA
-from tests.integration.test_ops_schema_evolution import BudgetedV2, budgets, new_registry
+from tests.integration.test_ops_schema_evolution import BudgetedV2, new_registry, relay_and_budgets_follower
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 LINGER_S = 0.5  # far longer than four appends take, so the trickle surely lands inside it
@@ -30,16 +23,7 @@ async def append_one(store: EventStore, stream: str, version: int) -> None:
 async def test_a_trickle_during_the_linger_is_relayed_and_applied_in_one_batch(pool, settings, nc):
     settings = settings.model_copy(update={"relay_linger_s": LINGER_S})
     store = EventStore(pool, new_registry)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, CONSUMER_MIGRATIONS)
-        await conn.execute(budgets.ddl)
-    js = nc.jetstream()
-    await ensure_streams(js, settings)
-    relay = OutboxRelay(service="testsvc", schema=SCHEMA, dsn=settings.database_url, store=store, js=js,
-                        settings=settings)
-    follower = EventFollower(pool=pool, js=js, settings=settings, models=[budgets], registry=new_registry,
-                             durable="linger", subjects=[events_wildcard("testsvc")], schema=SCHEMA,
-                             dsn=settings.database_url, linger_s=LINGER_S)
+    relay, follower = await relay_and_budgets_follower(pool, settings, nc, store, "linger", LINGER_S)
 
     read_sizes: list[int] = []
     trickle: list[asyncio.Task[None]] = []

@@ -59,6 +59,22 @@ async def budgeted(conn, env, e: BudgetedV2) -> None:
                        e.currency)
 
 
+async def relay_and_budgets_follower(pool, settings, nc, store: EventStore, durable: str,
+                                     linger_s: float = 0.0) -> tuple[OutboxRelay, EventFollower]:
+    """The test service's relay, and a follower of its events keeping `budgets` (tables created here)."""
+    async with pool.acquire() as conn:
+        await apply_migrations(conn, CONSUMER_MIGRATIONS)
+        await conn.execute(budgets.ddl)
+    js = nc.jetstream()
+    await ensure_streams(js, settings)
+    relay = OutboxRelay(service="testsvc", schema=SCHEMA, dsn=settings.database_url, store=store, js=js,
+                        settings=settings)
+    follower = EventFollower(pool=pool, js=js, settings=settings, models=[budgets], registry=new_registry,
+                             durable=durable, subjects=[events_wildcard("testsvc")], schema=SCHEMA,
+                             dsn=settings.database_url, linger_s=linger_s)
+    return relay, follower
+
+
 async def test_a_version_1_event_is_read_as_version_2(pool, settings, nc):
     old_store, new_store = EventStore(pool, old_registry), EventStore(pool, new_registry)
     meta = dict(actor="office:test", correlation_id="c-1", recorded_at=NOW)
@@ -75,16 +91,7 @@ async def test_a_version_1_event_is_read_as_version_2(pool, settings, nc):
     assert events == [BudgetedV2(amount_wan=125.0, currency="CNY"), BudgetedV2(amount_wan=30.5, currency="CNY")]
 
     # Through JetStream: the relay publishes the stored envelope as it is; the consumer upcasts it.
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, CONSUMER_MIGRATIONS)
-        await conn.execute(budgets.ddl)
-    js = nc.jetstream()
-    await ensure_streams(js, settings)
-    relay = OutboxRelay(service="testsvc", schema=SCHEMA, dsn=settings.database_url, store=new_store, js=js,
-                        settings=settings)
-    follower = EventFollower(pool=pool, js=js, settings=settings, models=[budgets], registry=new_registry,
-                             durable="ops-evolution", subjects=[events_wildcard("testsvc")], schema=SCHEMA,
-                             dsn=settings.database_url)
+    relay, follower = await relay_and_budgets_follower(pool, settings, nc, new_store, "ops-evolution")
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(follower.run())]
     try:
         async def applied():
