@@ -253,7 +253,7 @@ class EventFollower:
                  registry: EventRegistry, durable: str, subjects: list[str], schema: str, dsn: str,
                  on_active: Callable[[], Awaitable[None]] | None = None, linger_s: float = 0.0) -> None:
         self.pool, self.js, self.settings, self.dsn = pool, js, settings, dsn
-        self.linger_s = linger_s  # pause after a short batch, so the next one gathers more (settings.copy_linger_s)
+        self.linger_s = linger_s  # pause after a short batch, so the next one gathers more (settings.*_linger_s)
         self.durable, self.subjects, self.schema = durable, subjects, check_schema_name(schema)
         self.applier = BatchApplier(models, registry)
         self.on_active = on_active
