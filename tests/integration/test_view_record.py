@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from services.projection.views.record import get_record, rank_records
 from shared.contracts import activities as act
 from shared.contracts import delegates as dlg
@@ -90,3 +92,45 @@ async def test_redelivery_changes_nothing(views):
     await apply(views, events + events, batch=5)
     async with views.pool.acquire() as conn:
         assert await get_record(conn, GetRecord(delegate_id="d001", year=2026)) == once
+
+
+# Every active delegate with a kept score, counted per year and score, straight from the tables.
+COUNTED = """SELECT s.year, s.score, count(*) AS n FROM pr_scores s JOIN pr_delegates d USING (delegate_id)
+             WHERE d.active GROUP BY 1, 2 HAVING count(*) > 0 ORDER BY 1, 2"""
+# A city rank by counting every active delegate (what the kept counts replace).
+RANK_BY_COUNTING = """SELECT 1 + count(*) FILTER (WHERE coalesce(s.score, 0) >
+                                  coalesce((SELECT score FROM pr_scores WHERE year = $1 AND delegate_id = $2), 0))
+                      FROM pr_delegates d LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = d.delegate_id
+                      WHERE d.active"""
+
+
+@pytest.mark.parametrize("batch", [1, 4, 50])  # batches let statements on different tables pass each other
+async def test_kept_score_counts_rank_like_counting_every_delegate(views, batch):
+    """Items before the delegate is known, an absence (a score below 0), a term that ends, a delegate
+    with no item (0): the kept counts equal a count of the tables, and every city rank a full count."""
+    d4, d5, a2, d2 = Stream("delegate-d004"), Stream("delegate-d005"), Stream("activity-a2"), Stream("delegate-d002")
+    d2.version = 1  # registered in history()
+    later = START + timedelta(days=3)
+    registered = dict(gender="女", ethnicity="哈尼族", level="city", constituency="勐龙镇", term_start=date(2022, 1, 1))
+    events = history() + [
+        a2.envelope(act.ActivityScheduled(activity_id="a2", year=2026, kind="research", title="调研", project_ids=["p1"],
+                                          group_ids=["g02"], organiser="g02", starts_at=later,
+                                          ends_at=later + timedelta(hours=2), place="勐龙镇", phase="supervision")),
+        a2.envelope(act.DelegatesInvited(activity_id="a2", delegate_ids=["d003", "d004"])),
+        a2.envelope(act.AttendanceRecorded(activity_id="a2", delegate_id="d004", status="absent")),  # not known yet
+        d4.envelope(dlg.DelegateRegistered(delegate_id="d004", name="玉罕", **registered)),
+        d5.envelope(dlg.DelegateRegistered(delegate_id="d005", name="刀建", **registered)),  # no item: 0
+        d2.envelope(dlg.DelegateTermEnded(delegate_id="d002", ended_on=date(2026, 6, 1), reason="调离")),
+        a2.envelope(act.AttendanceRecorded(activity_id="a2", delegate_id="d003", status="present")),
+    ]
+    await apply(views, events, batch=batch)
+    async with views.pool.acquire() as conn:
+        kept = await conn.fetch("SELECT year, score, n FROM pr_score_counts WHERE n <> 0 ORDER BY 1, 2")
+        assert [tuple(r) for r in kept] == [tuple(r) for r in await conn.fetch(COUNTED)]
+        assert await conn.fetchval("SELECT n FROM pr_active") == \
+            await conn.fetchval("SELECT count(*) FROM pr_delegates WHERE active") == 4
+        for delegate_id in ("d001", "d003", "d004", "d005"):
+            record = await get_record(conn, GetRecord(delegate_id=delegate_id, year=2026))
+            assert record["city_size"] == 4
+            assert record["rank_city"] == await conn.fetchval(RANK_BY_COUNTING, 2026, delegate_id), delegate_id
+        assert (await get_record(conn, GetRecord(delegate_id="d004", year=2026)))["rank_city"] == 4

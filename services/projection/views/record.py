@@ -75,25 +75,70 @@ model = ReadModel(
     -- compare equal whatever the order of the additions; a delegate without a row scores 0.
     CREATE TABLE pr_scores (year integer NOT NULL, delegate_id text NOT NULL, score numeric NOT NULL,
                             PRIMARY KEY (year, delegate_id));
+    -- Active delegates with a kept score, per year and score, and active delegates in all: a city rank
+    -- is 1 + the delegates counted at higher scores, a sum over a year's few distinct scores instead of
+    -- a count over every delegate (100,000 in a province). Kept by pr_score_item with the score itself
+    -- and by pr_delegate_counted when a delegate comes or goes. Each statement keeps "counts = the
+    -- active delegates' kept scores" true, so statements on pr_items and pr_delegates may pass each
+    -- other in a batch (shared/pipeline.py) without changing the result.
+    CREATE TABLE pr_score_counts (year integer NOT NULL, score numeric NOT NULL, n integer NOT NULL,
+                                  PRIMARY KEY (year, score));
+    CREATE TABLE pr_active (one boolean PRIMARY KEY DEFAULT true CHECK (one), n integer NOT NULL);
+    INSERT INTO pr_active (n) VALUES (0);
+    CREATE INDEX pr_scores_delegate ON pr_scores (delegate_id);
     CREATE FUNCTION pr_score_item() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         w numeric;
+        d text;
+        y integer;
+        s numeric;
+        inserted boolean := false;
     BEGIN
         IF TG_OP = 'INSERT' THEN
             w := WEIGHT_OF_NEW;
-            IF w <> 0 THEN
-                INSERT INTO pr_scores (year, delegate_id, score) VALUES (NEW.year, NEW.delegate_id, w)
-                ON CONFLICT (year, delegate_id) DO UPDATE SET score = pr_scores.score + w;
+            d := NEW.delegate_id;
+            y := NEW.year;
+            IF w = 0 THEN
+                RETURN NEW;
             END IF;
-            RETURN NEW;
+            -- xmax = 0 on the returned row: it was inserted, not updated (no earlier score to uncount).
+            INSERT INTO pr_scores (year, delegate_id, score) VALUES (y, d, w)
+            ON CONFLICT (year, delegate_id) DO UPDATE SET score = pr_scores.score + w
+            RETURNING score, xmax = 0 INTO s, inserted;
+        ELSE
+            w := -(WEIGHT_OF_OLD);
+            d := OLD.delegate_id;
+            y := OLD.year;
+            IF w = 0 THEN
+                RETURN OLD;
+            END IF;
+            UPDATE pr_scores SET score = score + w WHERE year = y AND delegate_id = d RETURNING score INTO s;
+            IF NOT FOUND THEN
+                RETURN OLD;
+            END IF;
         END IF;
-        w := WEIGHT_OF_OLD;
-        IF w <> 0 THEN
-            UPDATE pr_scores SET score = score - w WHERE year = OLD.year AND delegate_id = OLD.delegate_id;
+        IF EXISTS (SELECT 1 FROM pr_delegates WHERE delegate_id = d AND active) THEN
+            INSERT INTO pr_score_counts AS c (year, score, n)
+            SELECT y, v.score, v.n FROM (VALUES (s, 1), (s - w, -1)) AS v(score, n) WHERE v.n = 1 OR NOT inserted
+            ON CONFLICT (year, score) DO UPDATE SET n = c.n + excluded.n;
         END IF;
-        RETURN OLD;
+        RETURN NULL;
     END $$;
     CREATE TRIGGER pr_items_score AFTER INSERT OR DELETE ON pr_items FOR EACH ROW EXECUTE FUNCTION pr_score_item();
+    CREATE FUNCTION pr_delegate_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        d integer := CASE WHEN NEW.active THEN 1 ELSE -1 END;
+    BEGIN
+        IF TG_OP = 'INSERT' AND NEW.active OR TG_OP = 'UPDATE' AND OLD.active IS DISTINCT FROM NEW.active THEN
+            UPDATE pr_active SET n = n + d;
+            INSERT INTO pr_score_counts AS c (year, score, n)
+            SELECT s.year, s.score, sum(d) FROM pr_scores s WHERE s.delegate_id = NEW.delegate_id GROUP BY 1, 2
+            ON CONFLICT (year, score) DO UPDATE SET n = c.n + excluded.n;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER pr_delegates_counted AFTER INSERT OR UPDATE OF active ON pr_delegates
+        FOR EACH ROW EXECUTE FUNCTION pr_delegate_counted();
     """.replace("WEIGHT_OF_NEW", _WEIGHT.replace("$ITEM", "NEW.item")).replace(
         "WEIGHT_OF_OLD", _WEIGHT.replace("$ITEM", "OLD.item")),
 )
@@ -269,10 +314,13 @@ async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
                 grp AS (SELECT coalesce(s.score, 0) AS score FROM pr_members m
                         LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = m.delegate_id
                         WHERE m.year = $1 AND m.group_id = (SELECT group_id FROM member)),
-                city AS (SELECT count(*) AS size,
-                                count(*) FILTER (WHERE coalesce(s.score, 0) > (SELECT score FROM mine)) AS above
-                         FROM pr_delegates d LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = d.delegate_id
-                         WHERE d.active)
+                kept AS (SELECT coalesce(sum(n), 0) AS scored,
+                                coalesce(sum(n) FILTER (WHERE score > (SELECT score FROM mine)), 0) AS above
+                         FROM pr_score_counts WHERE year = $1),
+                -- Active delegates without a kept score score 0: above anyone below 0 (an absence weighs -1).
+                city AS (SELECT a.n AS size,
+                                k.above + CASE WHEN (SELECT score FROM mine) < 0 THEN a.n - k.scored ELSE 0 END AS above
+                         FROM pr_active a, kept k)
            SELECT (SELECT score FROM mine) AS score, (SELECT group_id FROM member) AS group_id,
                   (SELECT count(*) FROM grp) AS group_size,
                   (SELECT count(*) FROM grp WHERE score > (SELECT score FROM mine)) + 1 AS rank_group,
