@@ -134,3 +134,11 @@ async def test_kept_score_counts_rank_like_counting_every_delegate(views, batch)
             assert record["city_size"] == 4
             assert record["rank_city"] == await conn.fetchval(RANK_BY_COUNTING, 2026, delegate_id), delegate_id
         assert (await get_record(conn, GetRecord(delegate_id="d004", year=2026)))["rank_city"] == 4
+        # The city's ranking: its first two score above 0 (taken from the kept scores alone), the rest
+        # reach the zeros and the absence (ranked over every delegate): the same order and ranks.
+        everyone = await rank_records(conn, RankRecords(year=2026))
+        assert [(i["delegate_id"], i["rank"]) for i in everyone["items"]] == \
+            [("d001", 1), ("d003", 2), ("d005", 3), ("d004", 4)] and everyone["total"] == 4
+        for limit in (1, 2, 3):
+            top = await rank_records(conn, RankRecords(year=2026, limit=limit))
+            assert top["items"] == everyone["items"][:limit] and top["total"] == 4, limit

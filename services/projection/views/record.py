@@ -336,8 +336,23 @@ async def get_record(conn: asyncpg.Connection, q: GetRecord) -> dict[str, Any]:
     }
 
 
+# The city's first `limit` by score when that many active delegates score above 0: a prefix of the
+# whole order (everyone scoring more is in it), so ranks taken within it are the city's ranks, and
+# no delegate without a kept score (0) can be in it. A top-N sort of the kept scores, not a window
+# over every delegate (100,000 in a province).
+_CITY_TOP = """
+    WITH top AS (SELECT s.delegate_id, d.name, s.score FROM pr_scores s JOIN pr_delegates d USING (delegate_id)
+                 WHERE s.year = $1 AND s.score > 0 AND d.active ORDER BY s.score DESC, s.delegate_id LIMIT $2)
+    SELECT *, rank() OVER (ORDER BY score DESC) AS rank, (SELECT n FROM pr_active) AS total
+    FROM top ORDER BY score DESC, delegate_id"""
+
+
 async def rank_records(conn: asyncpg.Connection, q: RankRecords) -> dict[str, Any]:
     """Delegates of a group (or the city) by score, with rank: ranked and cut to `limit` in PostgreSQL."""
+    if q.group_id is None:
+        rows = await conn.fetch(_CITY_TOP, q.year, q.limit)
+        if len(rows) == q.limit:
+            return _ranking(q, rows)
     chosen = ("""SELECT d.delegate_id, d.name FROM pr_members m JOIN pr_delegates d USING (delegate_id)
                  WHERE m.year = $1 AND m.group_id = $2""" if q.group_id else
               "SELECT delegate_id, name FROM pr_delegates WHERE active AND $2::text IS NULL")
@@ -349,6 +364,10 @@ async def rank_records(conn: asyncpg.Connection, q: RankRecords) -> dict[str, An
                             FROM who w LEFT JOIN pr_scores s ON s.year = $1 AND s.delegate_id = w.delegate_id)
             SELECT *, (SELECT count(*) FROM who) AS total FROM ranked ORDER BY score DESC, delegate_id LIMIT $3""",
         q.year, q.group_id, q.limit)
+    return _ranking(q, rows)
+
+
+def _ranking(q: RankRecords, rows: list[asyncpg.Record]) -> dict[str, Any]:
     items = [{"delegate_id": r["delegate_id"], "name": r["name"], "score": round(float(r["score"]), 1),
               "rank": r["rank"]} for r in rows]
     return {"year": q.year, "group_id": q.group_id, "items": items, "total": rows[0]["total"] if rows else 0}
