@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -50,7 +52,16 @@ async def execute(
     return appended
 
 
-RETRY_ATTEMPTS = 3
+RETRY_ATTEMPTS = 5
+
+
+async def after_lost_race(attempt: int) -> None:
+    """A short random pause before deciding again, growing with each lost race.
+
+    Writers that collided on one stream and retried at once would collide again: a dozen
+    delegates joining one group while their terms end lost three races in a row now and then.
+    """
+    await asyncio.sleep(random.uniform(0, 0.002 * attempt))
 
 
 async def execute_retrying(
@@ -82,4 +93,5 @@ async def execute_retrying(
             if attempt == RETRY_ATTEMPTS:
                 raise
             loaded = None
+            await after_lost_race(attempt)
     raise AssertionError("unreachable")

@@ -36,7 +36,7 @@ from shared.db import TRANSIENT_DB_ERRORS
 from shared.errors import HuiminError
 from shared.eventstore.migrations import migrations_in
 from shared.eventstore.store import VersionConflict
-from shared.handling import RETRY_ATTEMPTS
+from shared.handling import RETRY_ATTEMPTS, after_lost_race
 from shared.leader import leadership
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, INGEST_MESSAGES
@@ -399,6 +399,7 @@ class IngestConsumer:
             except VersionConflict:
                 if attempt == RETRY_ATTEMPTS:
                     raise
+                await after_lost_race(attempt)
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -14,7 +14,7 @@ from shared.contracts.base import Command, EventEnvelope
 from shared.decider import Decider
 from shared.errors import Conflict
 from shared.eventstore.store import EventStore, VersionConflict
-from shared.handling import RETRY_ATTEMPTS, execute
+from shared.handling import RETRY_ATTEMPTS, after_lost_race, execute
 from shared.rpc import RequestContext
 
 LoadFacts = Callable[[asyncpg.Connection], Awaitable[Facts]]
@@ -66,6 +66,7 @@ async def retrying(pool: asyncpg.Pool, body: Callable[[asyncpg.Connection], Awai
         except VersionConflict:
             if attempt == RETRY_ATTEMPTS:
                 raise
+            await after_lost_race(attempt)
     raise AssertionError("unreachable")
 
 
