@@ -11,6 +11,7 @@ from shared.contracts.base import registry
 from shared.errors import Forbidden
 from shared.eventstore.migrations import apply_migrations
 from shared.eventstore.store import EventStore, NewEvent
+from shared.handling import RETRY_ATTEMPTS
 from shared.ingest import INGEST_MIGRATIONS, DepartmentMessage, IngestConsumer
 from shared.streams import ensure_streams
 from shared.subjects import INGEST_STREAM, ingest_result_subject, ingest_subject
@@ -239,6 +240,9 @@ async def test_a_message_whose_stream_moved_meanwhile_is_decided_again(settings,
     texts = [e.body["text"] for e in await store.load("s-r")]
     assert texts == ["other", "other", "2"]
     attempts.clear()
-    lost = await c.process(subject, b'{"message_id": "race-2", "text": "3", "stream": "s-r"}', 301)
-    assert lost["status"] == "rejected" and lost["reasons"][0]["code"] == "conflict" and attempts == [3, 4, 5]
-    assert [e.body["text"] for e in await store.load("s-r")] == [*texts, "other", "other", "other"]
+    # Losing every attempt: rejected with the conflict, never stored.
+    body = json.dumps({"message_id": "race-2", "text": str(RETRY_ATTEMPTS), "stream": "s-r"}).encode()
+    lost = await c.process(subject, body, 301)
+    assert lost["status"] == "rejected" and lost["reasons"][0]["code"] == "conflict"
+    assert attempts == list(range(3, 3 + RETRY_ATTEMPTS))
+    assert [e.body["text"] for e in await store.load("s-r")] == [*texts, *["other"] * RETRY_ATTEMPTS]
