@@ -11,7 +11,9 @@ sends every queued group it depends on (the groups touching its tables, and the 
 those depend on), so it sees every earlier write. Tables are the known table names a SQL text
 mentions (a statement naming none of them conflicts with everything). This holds for plain SQL
 over the known tables: no foreign keys or functions reaching other tables, and a table written by a
-trigger (the record view's pr_scores) is read by queries only, never by an applier.
+trigger (the record view's pr_scores and pr_score_counts) is read by queries only, never by an
+applier. Those triggers also read pr_delegates, which an applier writes: each statement keeps their
+tables equal to a function of the others, so the order of the two tables' statements does not matter.
 
 `execute` therefore returns None, not the status: an applier that needs it (an "UPDATE 0" check)
 calls `execute_now`. An error of a queued statement surfaces at the flush, so a caller that must

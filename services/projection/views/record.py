@@ -131,8 +131,9 @@ model = ReadModel(
     BEGIN
         IF TG_OP = 'INSERT' AND NEW.active OR TG_OP = 'UPDATE' AND OLD.active IS DISTINCT FROM NEW.active THEN
             UPDATE pr_active SET n = n + d;
+            -- One kept score per year: a (year, score) at most once in this statement.
             INSERT INTO pr_score_counts AS c (year, score, n)
-            SELECT s.year, s.score, sum(d) FROM pr_scores s WHERE s.delegate_id = NEW.delegate_id GROUP BY 1, 2
+            SELECT s.year, s.score, d FROM pr_scores s WHERE s.delegate_id = NEW.delegate_id
             ON CONFLICT (year, score) DO UPDATE SET n = c.n + excluded.n;
         END IF;
         RETURN NULL;
